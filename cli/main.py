@@ -1,0 +1,254 @@
+"""`nianbao`: the command line. Entry points only: each command calls into worker/ or models/."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from cli.show import print_parsed, status_table
+
+app = typer.Typer(help="nianbao — compliance monitor for 政府信息公开工作年度报告.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
+agencies_app = typer.Typer(help="Check the agencies file.", no_args_is_help=True)
+rules_app = typer.Typer(help="Check and test rule files.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(agencies_app, name="agencies")
+app.add_typer(rules_app, name="rules")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings():
+    from config.settings import SettingsError, get_settings
+
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+
+
+def _runtime():
+    from models.db import migrate
+    from worker.runtime import get_runtime
+
+    settings = _settings()
+    migrate(settings.db_url)
+    return get_runtime()
+
+
+def _read_file(path: Path):
+    from documents.errors import DocumentError
+    from documents.reader import read_document
+
+    try:
+        return read_document(path.read_bytes(), name=path.name)
+    except FileNotFoundError:
+        err.print(f"[red]{path}: no such file[/red]")
+        raise typer.Exit(2)
+    except DocumentError as exc:
+        err.print(f"[red]{path}: {exc.status}: {exc.reason}[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(keep: bool = typer.Option(False, help="Keep the previous demo database instead of starting fresh.")):
+    """Serve six simulated agency portals locally, run one full cycle on a fresh SQLite database,
+    and show the status table and where the notices went."""
+    from cli.demo import run_demo
+
+    raise typer.Exit(run_demo(console, fresh=not keep))
+
+
+@app.command()
+def run(once: bool = typer.Option(False, "--once", help="Run one full cycle, then exit.")):
+    """Embedded engine: scheduler and worker in one process (no broker needed)."""
+    from worker.runner import run_cycle, run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rt = _runtime()
+    if once:
+        report = run_cycle(rt)
+        console.print(f"cycle done in {report.seconds:.1f}s: {dict(report.steps)}")
+        for line in report.transient + report.errors:
+            console.print(f"[yellow]{line}[/yellow]")
+        _print_status(rt)
+        return
+    try:
+        run_forever(rt)
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def worker(concurrency: int = typer.Option(2, help="Worker processes."),
+           queues: str = typer.Option("fetch,work,notify", help="Queues to consume.")):
+    """Distributed engine: a Celery worker on NIANBAO_BROKER_URL."""
+    settings = _settings()
+    if settings.embedded:
+        err.print("[red]NIANBAO_BROKER_URL is not set: use `nianbao run` for the embedded engine.[/red]")
+        raise typer.Exit(2)
+    from models.db import migrate
+
+    migrate(settings.db_url)
+    from worker.celery_app import app as celery_app
+
+    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues])
+
+
+@app.command()
+def beat():
+    """Distributed engine: the Celery beat scheduler (polls, deadlines, delivery retries)."""
+    settings = _settings()
+    if settings.embedded:
+        err.print("[red]NIANBAO_BROKER_URL is not set: use `nianbao run` for the embedded engine.[/red]")
+        raise typer.Exit(2)
+    from worker.celery_app import app as celery_app
+
+    schedule = Path(settings.home) / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+
+
+def _print_status(rt, as_json: bool = False) -> None:
+    from models.db import session_scope
+    from worker.planning import expected_year
+    from worker.status import agency_statuses, health, notice_counts
+
+    with session_scope(rt.db_url) as session:
+        rows = agency_statuses(session, rt.today())
+        checks = health(session)
+        notices = notice_counts(session)
+    if as_json:
+        print(json.dumps({"year": expected_year(rt.today()), "agencies": [r.as_dict() for r in rows],
+                          "health": checks, "notices": notices}, ensure_ascii=False, indent=2))
+        return
+    console.print(status_table(rows, expected_year(rt.today())))
+    for check in checks:
+        colour = "green" if check["ok"] else "red"
+        console.print(f"[{colour}]{check['component']}[/]: {check['message']}")
+    console.print("notices: " + (", ".join(f"{k} {v}" for k, v in sorted(notices.items())) or "none"))
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")):
+    """Where every agency stands: latest report, score, open deficiencies, deadline state."""
+    _print_status(_runtime(), as_json)
+
+
+@app.command()
+def parse(file: Path, as_json: bool = typer.Option(False, "--json", help="Print the report-fields JSON.")):
+    """Read one report file (HTML, text, PDF, DOCX) into the canonical fields."""
+    report = _read_file(file)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print_parsed(console, report.to_json())
+
+
+@app.command()
+def score(file: Path,
+          level: str = typer.Option("government", help="Agency level: government | department."),
+          published: Optional[str] = typer.Option(None, help="Publication date YYYY-MM-DD (deadline rule)."),
+          as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Parse one report file and evaluate the rules on it."""
+    from rules import Context, RuleFileError, evaluate, load_ruleset
+
+    if level not in ("government", "department"):
+        err.print("[red]--level must be government or department[/red]")
+        raise typer.Exit(2)
+    report = _read_file(file)
+    try:
+        ruleset = load_ruleset(_settings().rules_dir)
+    except RuleFileError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1)
+    pub = date.fromisoformat(published) if published else None
+    ctx = Context(agency_name=report.meta.get("agency") or file.stem, agency_level=level,
+                  year=report.meta.get("year") or 0, published_on=pub)
+    result = evaluate(ruleset, report, ctx)
+    outcomes = [o for o in result.outcomes if o.status != "pass"]
+    if as_json:
+        print(json.dumps({"ruleset": ruleset.version, "score": result.score, "grade": result.grade,
+                          "outcomes": [{"rule_id": o.rule_id, "subject": o.subject, "status": o.status,
+                                        "severity": o.severity, "title": o.title, "message": o.message,
+                                        "evidence": o.evidence} for o in outcomes]},
+                         ensure_ascii=False, indent=2, default=str))
+        return
+    console.print(f"评分 {result.score}（{result.grade}），规则版本 {ruleset.version}")
+    for o in outcomes:
+        colour = "red" if o.status == "fail" else "yellow"
+        console.print(f"[{colour}]{o.status}[/] {o.rule_id} {o.subject} {o.title}：{o.message}")
+
+
+@agencies_app.command("check")
+def agencies_check(file: Path):
+    """Report every mistake in an agencies file, with file:line and what to write instead."""
+    from config.agencies import AgencyFileError, load_roster
+
+    try:
+        roster = load_roster(file)
+    except AgencyFileError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)  # plain lines: editors and grep read file:line
+        err.print(f"[red]{len(exc.problems)} problem(s) in {file}[/red]")
+        raise typer.Exit(1)
+    levels = [a.level for a in roster.agencies]
+    console.print(f"[green]ok[/green]: {roster.office_name}; {len(roster.agencies)} agencies "
+                  f"({levels.count('government')} governments, {levels.count('department')} departments), "
+                  f"{sum(len(a.sources) for a in roster.agencies)} sources")
+
+
+@rules_app.command("check")
+def rules_check(path: Optional[Path] = typer.Argument(None, help="Rules directory or file (default: NIANBAO_RULES_DIR).")):
+    """Validate rule files: every problem with file:line and a fix."""
+    from rules import RuleFileError, load_ruleset
+
+    path = path or _settings().rules_dir
+    try:
+        ruleset = load_ruleset(path)
+    except RuleFileError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green]: {len(ruleset.rules)} rules in {path}, version {ruleset.version}")
+
+
+@rules_app.command("test")
+def rules_test(path: Optional[Path] = typer.Argument(None, help="Rules directory (default: NIANBAO_RULES_DIR)."),
+               tests: Optional[Path] = typer.Option(None, help="Test cases directory (default: <rules>/tests).")):
+    """Run the rules' test cases (data files of reports and expected outcomes)."""
+    from rules.ruletests import run_rule_tests
+
+    path = path or _settings().rules_dir
+    failures = run_rule_tests(path, tests or Path(path) / "tests")
+    for failure in failures:
+        err.print(f"[red]FAIL[/red] {failure}")
+    if failures:
+        raise typer.Exit(1)
+    console.print("[green]all rule tests passed[/green]")
+
+
+@db_app.command("upgrade")
+def db_upgrade():
+    """Apply schema migrations (also done automatically at start)."""
+    from models.db import migrate
+
+    settings = _settings()
+    migrate(settings.db_url)
+    console.print(f"schema up to date: {settings.db_url.split('@')[-1]}")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

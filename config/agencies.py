@@ -1,0 +1,263 @@
+"""The agencies file: the supervisory office and the agencies it watches (admin-edited YAML).
+
+Loaded with yaml's safe composer so every mistake can name its file and line, and every
+mistake is reported at once (an admin fixes a file in one pass, not one error per run).
+``${NAME}`` references are replaced from the environment, so secrets (SMTP passwords,
+robot webhook keys) never sit in the committed file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+LEVELS = ("government", "department")
+SOURCE_KINDS = ("listing", "document")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+OFFICE_KEYS = {"name": "office name", "notify": "list of Apprise URLs"}
+AGENCY_KEYS = {
+    "slug": "short id, lowercase letters, digits and '-'",
+    "name": "the agency's name as it signs its reports",
+    "level": "government | department",
+    "region": "region name (for grouping)",
+    "sources": "list of {url, kind}",
+    "allowed_hosts": "hosts the fetcher may visit",
+    "notify": "list of Apprise URLs",
+    "deadline": "local deadline override, MM-DD",
+}
+SOURCE_KEYS = {"url": "http(s) URL", "kind": "listing | document"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}" + (f" — {self.hint}" if self.hint else "")
+
+
+class AgencyFileError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class SourceSpec:
+    url: str
+    kind: str = "listing"
+
+
+@dataclass
+class AgencySpec:
+    slug: str
+    name: str
+    level: str
+    region: str = ""
+    sources: list[SourceSpec] = field(default_factory=list)
+    allowed_hosts: list[str] = field(default_factory=list)
+    notify: list[str] = field(default_factory=list)
+    deadline: str | None = None
+
+
+@dataclass
+class Roster:
+    office_name: str
+    office_notify: list[str]
+    agencies: list[AgencySpec]
+
+
+class _Reader:
+    """Walks the composed YAML nodes, collecting problems instead of stopping at the first."""
+
+    def __init__(self, path: str, env: dict[str, str]):
+        self.path = path
+        self.env = env
+        self.problems: list[Problem] = []
+
+    def problem(self, node: yaml.Node | None, message: str, hint: str = "") -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(Problem(self.path, line, message, hint))
+
+    def mapping(self, node: yaml.Node, what: str, known: dict[str, str]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, f"{what} must be a mapping of keys to values")
+            return {}
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
+                self.problem(key_node, f"unknown key '{key}' in {what}", hint)
+            elif key in out:
+                self.problem(key_node, f"'{key}' is given twice in {what}", "keep one")
+            else:
+                out[key] = value_node
+        return out
+
+    def text(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.value == "":
+            self.problem(node, f"{what} must be a non-empty text")
+            return ""
+        return self.expand(node, node.value, what)
+
+    def expand(self, node: yaml.Node, value: str, what: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.env:
+                self.problem(node, f"{what} refers to ${{{name}}}, which is not set in the environment",
+                             f"export {name}=… before starting nianbao")
+                return match.group(0)
+            return self.env[name]
+
+        return ENV_REF.sub(sub, value)
+
+    def texts(self, node: yaml.Node, what: str, *, raw: bool = False) -> list[str]:
+        """A list of texts; with raw, ${ENV} references are checked but kept unexpanded."""
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"{what} must be a list", "write one item per line, each starting with '- '")
+            return []
+        out = [self.text(item, what) for item in node.value]
+        return [item.value for item in node.value] if raw else out
+
+
+def _check_apprise_url(reader: _Reader, node: yaml.Node, url: str) -> None:
+    if "://" not in expand_env(url, reader.env):
+        reader.problem(node, f"notice target '{url}' is not an Apprise URL",
+                       "write e.g. mailto://user:${SMTP_PASSWORD}@example.org or json://host/path")
+
+
+def _source(reader: _Reader, node: yaml.Node, where: str) -> SourceSpec | None:
+    keys = reader.mapping(node, where, SOURCE_KEYS)
+    if "url" not in keys:
+        if isinstance(node, yaml.MappingNode):
+            reader.problem(node, f"{where} has no url", "add url: https://…")
+        return None
+    url = reader.text(keys["url"], f"{where} url")
+    parts = urlsplit(url)
+    if url and "${" not in url and (parts.scheme not in ("http", "https") or not parts.hostname):
+        reader.problem(keys["url"], f"source url '{url}' is not an http(s) URL", "write https://host/path")
+    kind = reader.text(keys["kind"], f"{where} kind") if "kind" in keys else "listing"
+    if kind and kind not in SOURCE_KINDS:
+        reader.problem(keys["kind"], f"unknown source kind '{kind}'", "use one of: " + " | ".join(SOURCE_KINDS))
+    return SourceSpec(url=url, kind=kind)
+
+
+def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
+    where = f"agency #{index + 1}"
+    keys = reader.mapping(node, where, AGENCY_KEYS)
+    for required in ("slug", "name", "level", "sources"):
+        if required not in keys and isinstance(node, yaml.MappingNode):
+            reader.problem(node, f"{where} has no {required}", f"add {required}: ({AGENCY_KEYS[required]})")
+    slug = reader.text(keys["slug"], f"{where} slug") if "slug" in keys else ""
+    where = f"agency '{slug}'" if slug else where
+    if slug and not SLUG.match(slug):
+        reader.problem(keys["slug"], f"slug '{slug}' has characters a slug cannot have",
+                       "use lowercase letters, digits and '-', e.g. qinghe-fgj")
+    level = reader.text(keys["level"], f"{where} level") if "level" in keys else ""
+    if level and level not in LEVELS:
+        close = difflib.get_close_matches(level, LEVELS, n=1)
+        reader.problem(keys["level"], f"unknown level '{level}'",
+                       f"did you mean '{close[0]}'?" if close else "use government or department")
+    sources = []
+    if "sources" in keys:
+        if isinstance(keys["sources"], yaml.SequenceNode) and keys["sources"].value:
+            for i, item in enumerate(keys["sources"].value):
+                spec = _source(reader, item, f"{where} source #{i + 1}")
+                if spec:
+                    sources.append(spec)
+        else:
+            reader.problem(keys["sources"], f"{where} sources must be a non-empty list",
+                           "- url: https://…/gknb/\n        kind: listing")
+    notify = reader.texts(keys["notify"], f"{where} notify", raw=True) if "notify" in keys else []
+    for item, url in zip(getattr(keys.get("notify"), "value", []), notify):
+        _check_apprise_url(reader, item, url)
+    deadline = None
+    if "deadline" in keys:
+        deadline = reader.text(keys["deadline"], f"{where} deadline")
+        if deadline and not MMDD.match(deadline):
+            reader.problem(keys["deadline"], f"deadline '{deadline}' is not MM-DD", "write e.g. '01-31' in quotes")
+    hosts = reader.texts(keys["allowed_hosts"], f"{where} allowed_hosts") if "allowed_hosts" in keys else []
+    if not hosts:
+        hosts = sorted({urlsplit(s.url).hostname or "" for s in sources} - {""})
+    return AgencySpec(
+        slug=slug,
+        name=reader.text(keys["name"], f"{where} name") if "name" in keys else "",
+        level=level,
+        region=reader.text(keys["region"], f"{where} region") if "region" in keys else "",
+        sources=sources,
+        allowed_hosts=hosts,
+        notify=notify,
+        deadline=deadline,
+    )
+
+
+def parse_roster(text: str, path: str = "<agencies>", env: dict[str, str] | None = None) -> Roster:
+    """Parse the agencies file text; raise AgencyFileError listing every problem."""
+    reader = _Reader(path, dict(os.environ) if env is None else env)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise AgencyFileError([Problem(path, line, f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                                       "check the indentation and the ':' after each key")]) from None
+    if root is None:
+        raise AgencyFileError([Problem(path, 1, "the file is empty", "start with 'office:' and 'agencies:'")])
+    top = reader.mapping(root, "the file", {"office": "", "agencies": ""})
+    office_name, office_notify = "", []
+    if "office" in top:
+        office = reader.mapping(top["office"], "office", OFFICE_KEYS)
+        office_name = reader.text(office["name"], "office name") if "name" in office else ""
+        if "notify" in office:
+            office_notify = reader.texts(office["notify"], "office notify", raw=True)
+            for item, url in zip(office["notify"].value, office_notify):
+                _check_apprise_url(reader, item, url)
+    else:
+        reader.problem(root, "no office section", "add office: {name: …, notify: [ … ]}")
+    agencies: list[AgencySpec] = []
+    if "agencies" in top and isinstance(top["agencies"], yaml.SequenceNode):
+        seen: dict[str, int] = {}
+        for i, node in enumerate(top["agencies"].value):
+            spec = _agency(reader, node, i)
+            if spec is None:
+                continue
+            if spec.slug in seen:
+                reader.problem(node, f"slug '{spec.slug}' is used twice (first at line {seen[spec.slug]})",
+                               "give every agency its own slug")
+            seen.setdefault(spec.slug, node.start_mark.line + 1)
+            agencies.append(spec)
+    else:
+        reader.problem(top.get("agencies", root), "agencies must be a list", "add agencies: followed by '- slug: …' items")
+    if reader.problems:
+        raise AgencyFileError(reader.problems)
+    return Roster(office_name=office_name, office_notify=office_notify, agencies=agencies)
+
+
+def expand_env(value: str, env: dict[str, str] | None = None) -> str:
+    """Replace ${NAME} from the environment (at delivery time, so secrets stay out of the database)."""
+    env = dict(os.environ) if env is None else env
+    return ENV_REF.sub(lambda m: env.get(m.group(1), m.group(0)), value)
+
+
+def load_roster(path: Path, env: dict[str, str] | None = None) -> Roster:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AgencyFileError([Problem(str(path), 1, "file not found", "set NIANBAO_AGENCIES_FILE")]) from None
+    except UnicodeDecodeError as exc:
+        raise AgencyFileError([Problem(str(path), 1, f"not UTF-8 text ({exc.reason})", "save it as UTF-8")]) from None
+    return parse_roster(text, str(path), env)

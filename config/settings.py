@@ -1,0 +1,91 @@
+"""One Settings object, read once at start-up from the environment (prefix NIANBAO_).
+
+Invalid values fail here, at start, with a message naming the variable: never later in a worker.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """The environment holds an invalid NIANBAO_ value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NIANBAO_", extra="ignore")
+
+    home: Path = Field(Path("var"), description="Where the embedded default keeps its state.")
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file under home.")
+    broker_url: str = Field("", description="Celery broker (redis://…); unset = run tasks in-process.")
+    rules_dir: Path = Field(Path(__file__).resolve().parent.parent / "rules" / "library")
+    agencies_file: Path = Field(Path("agencies.yaml"))
+    blob_dir: Path | None = Field(None, description="Content-addressed document store; default home/blobs.")
+    outbox_dir: Path | None = Field(None, description="Where outbox:// notices are written; default home/outbox.")
+    today: date | None = Field(None, description="Pretend today is this date (demo, tests).")
+    user_agent: str = "nianbao/0.1 (+compliance monitor of GOI annual reports)"
+    fetch_timeout: float = Field(20.0, gt=0, le=300)
+    fetch_max_bytes: int = Field(50 * 1024 * 1024, gt=1024)
+    allow_private_hosts: bool = Field(False, description="Allow fetching loopback/private addresses (demo, tests).")
+    poll_interval_minutes: int = Field(360, ge=1)
+    broker_key_prefix: str = Field("", description="Prefix for every broker key (several deployments, one Redis).")
+    visibility_timeout: int = Field(3600, ge=1, description="Seconds before an unacked task is redelivered.")
+    correction_days: int = Field(15, ge=1, le=120, description="Working days an agency gets to correct.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "memory://")):
+            raise ValueError("must be a redis://, rediss:// or amqp:// URL (or empty for in-process)")
+        return value
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'nianbao.db').resolve()}"
+
+    @property
+    def blobs(self) -> Path:
+        return self.blob_dir or self.home / "blobs"
+
+    @property
+    def outbox(self) -> Path:
+        return self.outbox_dir or self.home / "outbox"
+
+    @property
+    def embedded(self) -> bool:
+        return not self.broker_url
+
+    def reference_date(self) -> date:
+        return self.today or date.today()
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise SettingsError with one line per bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "NIANBAO_" + str(err["loc"][0]).upper() if err["loc"] else "NIANBAO_?"
+            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,97 @@
+"""Section 二 (主动公开) table → ``active.*`` (2021 template) or ``active2019.*`` keys.
+
+The table is a series of blocks (第二十条第（一）项, （五）, （六）, （八）, and in 2019 （九）),
+each a header row naming its columns and rows naming an item. Columns are read from
+the header words, so the same code reads both templates; a block whose header has a
+2019-only column (本年新制作数量, 上一年项目数量, 采购项目数量, …) gives 2019 keys.
+
+2021 keys (report-fields.md): active.rules|normative.issued|repealed|in_force,
+active.licensing|penalty|enforcement.decisions, active.fees.amount (万元).
+
+2019 keys, defined here (domain.md §2.2):
+  active2019.rules|normative.new        本年新制作数量
+  active2019.rules|normative.published  本年新公开数量
+  active2019.rules|normative.total      对外公开总数量
+  active2019.licensing|other_services|penalty|enforcement.prior_items  上一年项目数量
+  active2019.licensing|other_services|penalty|enforcement.change       本年增/减 (may be negative)
+  active2019.licensing|other_services|penalty|enforcement.decisions    处理决定数量
+  active2019.fees.prior_items / active2019.fees.change                 行政事业性收费
+  active2019.procurement.items          采购项目数量
+  active2019.procurement.amount         采购总金额, in 万元 (a cell written in 元 is converted)
+
+This module must not guess columns the header does not name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .cells import display_label, norm_label
+from .rows import TableRow, fit
+from .tables_common import Sink
+
+# (pattern on the normalised header, column key, template it belongs to or None for both)
+_COLUMNS = [
+    (r"本年制发", "issued", "2021"), (r"本年废止", "repealed", "2021"), (r"现行有效", "in_force", "2021"),
+    (r"本年新制作", "new", "2019"), (r"本年新公开", "published", "2019"), (r"对外公开总", "total", "2019"),
+    (r"上一年项目|上年项目", "prior_items", "2019"), (r"本年增减|增减", "change", "2019"),
+    (r"采购项目数", "items", "2019"), (r"采购总金额", "amount", "2019"),
+    (r"处理决定", "decisions", None), (r"收费金额", "amount", "2021"),
+]
+_ROWS = [
+    (r"^规章", "rules"), (r"规范性文件", "normative"), (r"其他对外管理服务", "other_services"),
+    (r"行政许可", "licensing"), (r"行政处罚", "penalty"), (r"行政强制", "enforcement"),
+    (r"行政事业性收费|^收费", "fees"), (r"集中采购", "procurement"),
+]
+
+
+def _header(labels: list[str]) -> list[tuple[str, str, str | None]]:
+    """Columns named in header cells, in order: (key, label as written, template)."""
+    found = []
+    for ci, cell in enumerate(labels):
+        for ti, token in enumerate(cell.split()):
+            norm = norm_label(token, keep_notes=True)
+            for pattern, key, template in _COLUMNS:
+                m = re.search(pattern, norm)
+                if m:
+                    found.append((ci, ti, m.start(), key, display_label(token), template))
+    found.sort()
+    cols: list[tuple[str, str, str | None]] = []
+    for *_, key, label, template in found:
+        if not any(c[0] == key for c in cols):
+            cols.append((key, label, template))
+    return cols
+
+
+def read_active(rows: list[TableRow], sink: Sink) -> str | None:
+    """Read the table; return the template its columns show ("2021", "2019") or None."""
+    columns: list[tuple[str, str, str | None]] = []
+    fresh = False  # the last row was a header: a further header row extends it (stacked)
+    mode: str | None = None
+    for row in rows:
+        cols = _header(row.labels)
+        if cols and not row.has_numbers:
+            if fresh:
+                columns += [c for c in cols if c[0] not in {x[0] for x in columns}]
+            else:
+                columns = cols
+            fresh = True
+            templates = {c[2] for c in columns if c[2]}
+            if len(templates) == 1:
+                mode = templates.pop()
+            continue
+        fresh = False
+        if not columns or not row.labels or not row.values:
+            continue
+        label = norm_label(row.labels[-1])
+        item = next((key for pattern, key in _ROWS if re.search(pattern, label)), None)
+        if item is None:
+            continue
+        prefix = "active2019" if mode == "2019" else "active"
+        keys = [f"{prefix}.{item}.{c[0]}" for c in columns]
+        labels = [c[1] for c in columns]
+        wan = [i for i, c in enumerate(columns) if c[0] == "amount"]
+        result = fit(row.value_cells(len(keys)), len(keys))
+        sink.take_row(section="二", label=display_label(row.labels[-1]), line=row.line, result=result,
+                      keys=keys, columns=labels, wan_yuan=wan)
+    return mode

@@ -1,0 +1,128 @@
+"""Section 三 (applications) rows × columns → ``apply.<row>.<column>`` fields.
+
+Row labels are matched by meaning, not by exact text: numbering, notes and spaces are
+ignored, a label containing a canonical label wins, otherwise the closest one by
+similarity (typos such as 其他法律行政止公开 still match), and the current group
+(（三）不予公开, （四）无法提供, …) settles short labels such as "3.其他". The 2019
+template's single （六）其他处理 row becomes ``other.other``. Columns follow the fixed
+order of the template (自然人, five 法人或其他组织 columns, 总计).
+
+This module must not decide what a correct report is; it reads what the table states.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+from .cells import Value, display_label, norm_label
+from .report import APPLICANT_COLUMNS
+from .rows import TableRow, fit
+from .tables_common import Sink
+
+COLUMN_LABELS = ("自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计")
+
+# (key, canonical label, group). Group None = a top-level row.
+ROWS: list[tuple[str, str, str | None]] = [
+    ("new", "本年新收政府信息公开申请数量", None),
+    ("carried", "上年结转政府信息公开申请数量", None),
+    ("granted", "予以公开", None),
+    ("partial", "部分公开", None),
+    ("withheld.state_secret", "属于国家秘密", "withheld"),
+    ("withheld.law_forbidden", "其他法律行政法规禁止公开", "withheld"),
+    ("withheld.security_stability", "危及三安全一稳定", "withheld"),
+    ("withheld.third_party", "保护第三方合法权益", "withheld"),
+    ("withheld.internal_affairs", "属于三类内部事务信息", "withheld"),
+    ("withheld.process_info", "属于四类过程性信息", "withheld"),
+    ("withheld.enforcement_file", "属于行政执法案卷", "withheld"),
+    ("withheld.inquiry", "属于行政查询事项", "withheld"),
+    ("unable.not_held", "本机关不掌握相关政府信息", "unable"),
+    ("unable.needs_creation", "没有现成信息需要另行制作", "unable"),
+    ("unable.unclear", "补正后申请内容仍不明确", "unable"),
+    ("rejected.petition", "信访举报投诉类申请", "rejected"),
+    ("rejected.repeat", "重复申请", "rejected"),
+    ("rejected.publication", "要求提供公开出版物", "rejected"),
+    ("rejected.mass_repeat", "无正当理由大量反复申请", "rejected"),
+    ("rejected.confirm_existing", "要求行政机关确认或重新出具已获取信息", "rejected"),
+    ("other.no_correction", "申请人无正当理由逾期不补正行政机关不再处理其政府信息公开申请", "other"),
+    ("other.unpaid_fee", "申请人逾期未按收费通知要求缴纳费用行政机关不再处理其政府信息公开申请", "other"),
+    ("other.other", "其他处理", "other"),
+    ("results_total", "总计", None),
+    ("carry_forward", "结转下年度继续办理", None),
+]
+_GROUPS = [("withheld", "不予公开"), ("unable", "无法提供"), ("rejected", "不予处理"), ("other", "其他处理")]
+_ITEM_NUMBER = re.compile(r"^\s*(\d+)\s*[.、．]")
+_THRESHOLD = 0.6
+
+
+def _group_of(text: str) -> str | None:
+    norm = norm_label(text)
+    for group, word in _GROUPS:
+        if word in norm:
+            return group
+    return None
+
+
+def _score(text: str, canon: str) -> float:
+    if not text:
+        return 0.0
+    if text == canon:
+        return 1.0
+    if canon in text:
+        return 0.5 + 0.5 * len(canon) / len(text)
+    return SequenceMatcher(None, text, canon).ratio()
+
+
+def match_row(labels: list[str], group: str | None) -> tuple[str | None, str]:
+    """(row key or None, the label text that matched) for a row's label cells."""
+    item = labels[-1] if labels else ""
+    texts = [norm_label(item)]
+    if len(labels) > 1:
+        texts.append(norm_label("".join(labels)))
+    if texts[0] == "其他" and group in (None, "other"):
+        return "other.other", item  # "3.其他" under （六）其他处理
+    best, best_score = None, 0.0
+    for key, canon, grp in ROWS:
+        for text in texts:
+            score = _score(text, canon) + (0.05 if group and grp == group else 0.0)
+            if score > best_score:
+                best, best_score = key, score
+    if best_score >= _THRESHOLD:
+        return best, item
+    m = _ITEM_NUMBER.match(item)
+    if m and group:  # a badly garbled item label: fall back on its number within the group
+        members = [key for key, _, grp in ROWS if grp == group]
+        n = int(m.group(1))
+        if 1 <= n <= len(members):
+            return members[n - 1], item
+    return None, item
+
+
+def _row_adds_up(values: list[Value]) -> bool:
+    nums = [v.number if v.kind == "number" else 0 for v in values]
+    return values[-1].kind == "number" and sum(nums[:-1]) == nums[-1]
+
+
+def read_apply(rows: list[TableRow], sink: Sink) -> None:
+    group: str | None = None
+    k = len(APPLICANT_COLUMNS)
+    for row in rows:
+        for text in row.labels:
+            found = _group_of(text)
+            if found:
+                group = found
+        if not row.values or not row.labels and not row.has_numbers:
+            continue
+        key, item = match_row(row.labels, group)
+        if key is None:
+            continue
+        if "." not in key and key != "other.other":
+            group = None  # a top-level row ends the current group
+        if any(f"apply.{key}.{c}" in sink.fields for c in APPLICANT_COLUMNS):
+            continue  # the first row with a label wins; a repeat is usually a header echo
+        label = display_label(item)
+        result = fit(row.value_cells(k), k, _row_adds_up)
+        sink.take_row(
+            section="三", label=label, line=row.line, result=result,
+            keys=[f"apply.{key}.{c}" for c in APPLICANT_COLUMNS], columns=COLUMN_LABELS,
+        )

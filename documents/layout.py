@@ -1,0 +1,50 @@
+"""The reading model every format is turned into: numbered lines, each split into cells.
+
+HTML, plain text, PDF and DOCX readers all produce a ``Layout``; sections, tables and
+prose are then read from it the same way, so a rule about "a label on one line and its
+values on the next" is written once, not once per format.
+
+This module holds data only: no parsing, no mapping to report keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    # "col" for a copy made when expanding colspan, "row" for one made by rowspan.
+    # Copies let label matching see every grid cell while value reading can ignore them.
+    copy: str | None = None
+
+
+@dataclass
+class Row:
+    line: int  # 1-based line of Layout.lines where the row stands
+    cells: list[Cell]
+    table: int | None = None  # index of the source <table> (HTML, DOCX); None for text rows
+
+
+@dataclass
+class Layout:
+    lines: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)  # one per non-blank line, in order
+    table_lines: set[int] = field(default_factory=set)  # lines that are rows of a real table
+    hints: dict[str, Any] = field(default_factory=dict)  # e.g. published date, <title>
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def add_line(self, text: str, cells: list[Cell] | None = None, table: int | None = None) -> int:
+        """Append a line (and its row when it has content); return its 1-based number."""
+        self.lines.append(text)
+        number = len(self.lines)
+        if cells is not None and any(c.text.strip() for c in cells):
+            self.rows.append(Row(number, cells, table))
+            if table is not None:
+                self.table_lines.add(number)
+        return number

@@ -1,0 +1,146 @@
+"""From layout rows to table rows: a label and its values, however the source spelled them.
+
+Handles the spellings seen in real reports: one grid row per table row (HTML, DOCX);
+a label on one line and its values on the next (Pingqiao); a label wrapped over several
+lines before its values (PDF text); one cell per line (stacked). Then ``fit`` reads a
+row's values into k columns, and when a row carries more values than columns it works
+out every reading (drop one value at each position) and says whether they agree.
+
+This module must not know report keys; the table mappers give it a plausibility check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from .cells import Value, read_cell
+from .layout import Cell, Row
+
+# A label line that starts with numbering starts a new label; an unnumbered line right
+# after a label continues it (a wrapped label).
+_STARTS_NUMBERED = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[(（]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+\s*[.、．])")
+
+
+@dataclass
+class TableRow:
+    line: int  # the line holding the values (or the label when there are none)
+    labels: list[str]  # label cells, in order, consecutive duplicates (spans) removed
+    values: list[Cell] = field(default_factory=list)  # cells after the last label
+    stacked: bool = False  # built from value-only lines that followed a label
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.labels)
+
+    def value_cells(self, k: int) -> list[Cell]:
+        """Values without colspan copies, unless only the copies make the count right."""
+        own = [c for c in self.values if c.copy != "col"]
+        if len(own) != k and len(self.values) == k:
+            return list(self.values)
+        return own
+
+    @property
+    def has_numbers(self) -> bool:
+        return any(read_cell(c.text).kind == "number" for c in self.values)
+
+
+def _split(row: Row) -> tuple[list[str], list[Cell]]:
+    kinds = [read_cell(c.text).kind for c in row.cells]
+    last = max((i for i, k in enumerate(kinds) if k == "label"), default=-1)
+    labels: list[str] = []
+    for cell in row.cells[: last + 1]:
+        text = cell.text.strip()
+        if text and (not labels or labels[-1] != text):
+            labels.append(text)
+    return labels, list(row.cells[last + 1:])
+
+
+def assemble(rows: Sequence[Row]) -> list[TableRow]:
+    """Join layout rows into table rows (see the module docstring)."""
+    out: list[TableRow] = []
+    run: list[tuple[list[str], int]] = []  # label-only lines waiting for their values
+
+    def flush_run() -> None:
+        for labels, line in run:
+            out.append(TableRow(line, labels))
+        run.clear()
+
+    for row in rows:
+        labels, values = _split(row)
+        numbers = any(read_cell(c.text).kind == "number" for c in values)
+        if labels and not numbers:
+            text = " ".join(labels)
+            if run and (_STARTS_NUMBERED.match(text) or len(labels) > 1 or row.table is not None):
+                flush_run()  # a new label begins; earlier lines were headers or groups
+            if (row.table is not None and values) or any(c.text.strip() for c in values):
+                # A grid row left blank, or a text row whose cells say "—" / "/": a row
+                # with its values not filled in, not a label waiting for values.
+                flush_run()
+                out.append(TableRow(row.line, labels, values))
+                continue
+            run.append((labels, row.line))
+            continue
+        if labels:  # a label with its values on one line
+            flush_run()
+            out.append(TableRow(row.line, labels, values))
+            continue
+        # Values without a label: they belong to the label line(s) just before, or
+        # continue a stacked row (one value per line).
+        if run:
+            # The label is the last label line, joined with the lines it wraps from: back
+            # to the last numbered line ("5.要求…重 新出具" + "已获取信息"). Earlier lines
+            # are headers (stacked 信息内容 / 本年制发件数 / …) and stay rows of their own.
+            numbered = [i for i, (labels, _) in enumerate(run) if _STARTS_NUMBERED.match(labels[0])]
+            start = numbered[-1] if numbered else len(run) - 1
+            parts = run[start:]
+            joined = parts[0][0] if len(parts) == 1 else ["".join(" ".join(lb) for lb, _ in parts)]
+            del run[start:]
+            flush_run()
+            out.append(TableRow(row.line, joined, values, stacked=row.table is None and len(values) == 1))
+        elif out and out[-1].stacked and len(values) == 1 and row.table is None:
+            out[-1].values.extend(values)
+        else:
+            out.append(TableRow(row.line, [], values))
+    flush_run()
+    return out
+
+
+@dataclass
+class Fit:
+    values: list[Value]  # exactly k entries when status is not "short"
+    status: str  # "exact", "extra_agree", "extra_differ", "short"
+    given: int  # how many value cells the row had
+    doubtful: set[int] = field(default_factory=set)  # column positions whose reading differs
+
+
+def fit(cells: Sequence[Cell], k: int, check: Callable[[list[Value]], bool] | None = None) -> Fit:
+    """Read ``cells`` into ``k`` columns."""
+    vals = [read_cell(c.text) for c in cells]
+    while len(vals) > k and vals and vals[0].kind == "blank":
+        vals.pop(0)  # spacer cells between a label and its values (tab-separated copies)
+    while len(vals) > k and vals and vals[-1].kind == "blank":
+        vals.pop()
+    given = len(vals)
+    if given == k:
+        return Fit(vals, "exact", given)
+    if given < k or given - k > 3:
+        return Fit(vals, "short", given)
+    readings: dict[tuple, list[Value]] = {}
+    counts: dict[tuple, int] = {}
+    for drop in combinations(range(given), given - k):
+        reading = [v for i, v in enumerate(vals) if i not in drop]
+        key = tuple((v.kind, v.number) for v in reading)
+        readings.setdefault(key, reading)
+        counts[key] = counts.get(key, 0) + 1
+    if len(readings) == 1:
+        return Fit(next(iter(readings.values())), "extra_agree", given)
+    plausible = [key for key, r in readings.items() if check is not None and check(r)]
+    if len(plausible) == 1:
+        return Fit(readings[plausible[0]], "extra_agree", given)
+    pool = plausible or list(readings)
+    best = max(pool, key=lambda key: counts[key])  # max keeps the first of equal counts
+    differ = {i for i in range(k) if len({key[i] for key in pool}) > 1}
+    return Fit(readings[best], "extra_differ", given, differ)

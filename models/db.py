@@ -1,0 +1,70 @@
+"""Engine, sessions and schema migrations (Alembic), for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_engines: dict[str, Engine] = {}
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL lets the poller read while a worker writes; NORMAL is safe with WAL and 4x faster.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def get_engine(url: str) -> Engine:
+    """One engine per URL per process (Celery prefork children each build their own)."""
+    if url not in _engines:
+        if url.startswith("sqlite"):
+            path = url.split(":///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        _engines[url] = engine
+    return _engines[url]
+
+
+def dispose_engines() -> None:
+    """Drop pooled connections (after fork, or at the end of a test)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    with Session(get_engine(url), expire_on_commit=False) as session:
+        yield session
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest revision (idempotent; safe at every start)."""
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

@@ -1,0 +1,52 @@
+"""Reports found on agency pages, and each version of their document we fetched."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+
+class Report(SQLModel, table=True):
+    """One published annual report of one agency, keyed by its URL."""
+
+    __table_args__ = (UniqueConstraint("agency_id", "url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    source_id: int | None = Field(default=None, foreign_key="source.id")
+    url: str
+    title: str = ""
+    year: int | None = Field(default=None, index=True)
+    published_on: date | None = None
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: str = "discovered"  # discovered | fetched | fetch_failed
+    status_reason: str = ""
+    latest_snapshot_id: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class Snapshot(SQLModel, table=True):
+    """One version of a report's document, by content hash; the bytes live in the blob store."""
+
+    __table_args__ = (UniqueConstraint("report_id", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    sha256: str = Field(index=True)
+    content_type: str = ""
+    size: int = 0
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # pending | parsed | not_a_report | unsupported_format | needs_ocr | unreadable
+    parse_status: str = "pending"
+    parse_error: str = ""
+    parser_version: str = ""
+    parsed: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Kept in columns so lists and rules need not decode the JSON blob.
+    year: int | None = None
+    template: str | None = None

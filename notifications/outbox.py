@@ -1,0 +1,35 @@
+"""The `outbox://NAME` Apprise scheme: notices as readable files (the embedded default).
+
+`outbox://qinghe-fgj` writes each notice to <outbox dir>/qinghe-fgj/<time>-<title>.txt.
+The directory is set once at start-up with set_outbox_dir (the scheme is global to Apprise).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from apprise.decorators import notify
+
+_state = {"dir": Path("var/outbox")}
+UNSAFE = re.compile(r"[^\w\u4e00-\u9fff-]+")
+
+
+def set_outbox_dir(directory: Path) -> None:
+    _state["dir"] = Path(directory)
+
+
+def outbox_dir() -> Path:
+    return _state["dir"]
+
+
+@notify(on="outbox", name="nianbao outbox (files)")
+def _write(body: str, title: str, notify_type, meta, *args, **kwargs) -> bool:
+    name = UNSAFE.sub("_", meta.get("host") or "default")[:60] or "default"
+    folder = _state["dir"] / name
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    path = folder / f"{stamp}-{UNSAFE.sub('_', title)[:40]}.txt"
+    path.write_text(f"{title}\n{'=' * 40}\n{body}", encoding="utf-8")
+    return True

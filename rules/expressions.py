@@ -1,0 +1,204 @@
+"""Safe arithmetic expressions over report field keys, evaluated with simpleeval.
+
+``compile_expression`` checks the text at load time against a small whitelist of syntax
+(numbers, field keys such as ``apply.new.total``, + - * /, comparisons, and/or/not,
+if-else and abs/min/max/sum/round) and rewrites each dotted key to a plain identifier so
+simpleeval never sees attribute access. ``evaluate_expression`` runs the rewritten tree
+with simpleeval, comparing with a tolerance so decimals written as 0.1 + 0.2 still equal 0.3.
+Never uses eval/exec; must not know about rules, reports or messages.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpleeval
+
+from rules.errors import ExpressionError
+from rules.fields import field_hint, is_known_field
+
+MAX_LENGTH = 4000  # ARI-02 spelled out is ~1000 characters; anything far longer is a mistake
+MAX_CONSTANT = 10**12  # larger literals are never a report figure; refusing them bounds arithmetic
+FUNCTIONS = {"abs": abs, "min": min, "max": max, "sum": lambda *xs: sum(xs), "round": round}
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_REFUSED_HINTS = {
+    ast.Pow: "exponentiation (**) is not available in rules",
+    ast.Attribute: "only field keys may contain dots (e.g. apply.new.total); methods and attributes are not available",
+    ast.Subscript: "indexing ([...]) is not available; name the field key instead",
+    ast.Lambda: "lambda is not available",
+    ast.JoinedStr: "strings are not available in expressions",
+}
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A checked expression. ``fields`` are the report keys it reads, in order of appearance."""
+
+    source: str
+    fields: tuple[str, ...]
+    tree: ast.AST = field(repr=False, compare=False)
+    # For a single top-level comparison: (left tree, operator text, right tree), so
+    # messages can show both sides and their difference.
+    comparison: tuple[ast.AST, str, ast.AST] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_condition(self) -> bool:
+        return isinstance(self.tree, (ast.Compare, ast.BoolOp)) or (
+            isinstance(self.tree, ast.UnaryOp) and isinstance(self.tree.op, ast.Not)
+        )
+
+
+def _safe_name(key: str) -> str:
+    # simpleeval refuses names starting with "_"; keys start with a letter, so this is safe.
+    return "f_" + key.replace(".", "__")
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Validates every node and replaces dotted field keys by safe identifiers."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        allowed = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.USub, ast.UAdd,
+                   ast.Not, ast.IfExp, ast.Load, *_BINOPS, *_CMPOPS)
+        if not isinstance(node, allowed):
+            kind = type(node).__name__
+            hint = _REFUSED_HINTS.get(type(node), "use numbers, field keys, + - * /, comparisons, and/or/not")
+            raise ExpressionError(f"{kind} is not allowed in a rule expression", hint)
+        return super().generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        if type(node.op) not in _BINOPS:
+            hint = _REFUSED_HINTS.get(type(node.op), "only + - * / are available")
+            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed", hint)
+        return super().generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        for op in node.ops:
+            if type(op) not in _CMPOPS:
+                raise ExpressionError(f"comparison {type(op).__name__} is not allowed",
+                                      "use == != < <= > >=")
+        return super().generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if isinstance(node.value, bool):
+            return node
+        if not isinstance(node.value, (int, float)):
+            raise ExpressionError(f"constant {node.value!r} is not allowed", "only numbers may appear as constants")
+        if abs(node.value) > MAX_CONSTANT:
+            raise ExpressionError(f"constant {node.value} is too large", f"constants must be below {MAX_CONSTANT}")
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return self._field(node.id, node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        key = _dotted(node)
+        if key is None:
+            raise ExpressionError("attribute access is not allowed", _REFUSED_HINTS[ast.Attribute])
+        return self._field(key, node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            raise ExpressionError(f"calling {ast.unparse(node.func)!r} is not allowed",
+                                  f"available functions: {', '.join(FUNCTIONS)}")
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExpressionError("keyword or * arguments are not allowed", "pass plain arguments")
+        node.args = [self.visit(a) for a in node.args]
+        return node
+
+    def _field(self, key: str, node: ast.AST) -> ast.AST:
+        if key.startswith("_") or "__" in key:
+            raise ExpressionError(f"name {key!r} is not allowed", "names starting with '_' are refused")
+        if not is_known_field(key):
+            if "." not in key:
+                hint = ("field keys are dotted (apply.new.total); a for_each variable is written in "
+                        f"braces: {{{key}}}")
+            else:
+                hint = field_hint(key)
+            raise ExpressionError(f"unknown field key {key!r}", hint)
+        if key not in self.fields:
+            self.fields.append(key)
+        return ast.copy_location(ast.Name(id=_safe_name(key), ctx=ast.Load()), node)
+
+
+def compile_expression(text: str) -> Expression:
+    """Check and rewrite; raises ExpressionError with a hint. Called when rules load."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError("expression is empty", "write a comparison such as a + b == c")
+    source = " ".join(text.split())  # YAML folded scalars may carry line breaks
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"expression is {len(source)} characters long", f"keep it under {MAX_LENGTH}")
+    try:
+        parsed = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"malformed expression: {exc.msg} at column {exc.offset}",
+                              "check brackets and operators; field keys look like apply.new.total") from None
+    rewriter = _Rewriter()
+    tree = rewriter.visit(parsed).body
+    ast.fix_missing_locations(tree)
+    comparison = None
+    if isinstance(tree, ast.Compare) and len(tree.ops) == 1:
+        comparison = (tree.left, _CMPOPS[type(tree.ops[0])], tree.comparators[0])
+    return Expression(source, tuple(rewriter.fields), tree, comparison)
+
+
+@dataclass
+class Result:
+    value: Any
+    left: float | int | None = None
+    right: float | int | None = None
+
+    @property
+    def diff(self) -> float | int | None:
+        if self.left is None or self.right is None:
+            return None
+        return self.left - self.right
+
+
+def _close(a: float, b: float, tolerance: float) -> bool:
+    # Relative epsilon absorbs binary float noise (0.1 + 0.2); tolerance is the rule's slack.
+    return abs(a - b) <= tolerance + 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def _evaluator(values: dict[str, Any], tolerance: float) -> simpleeval.SimpleEval:
+    ops = {
+        ast.Add: simpleeval.safe_add, ast.Sub: operator.sub, ast.Mult: simpleeval.safe_mult,
+        ast.Div: operator.truediv, ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
+        ast.Eq: lambda a, b: _close(a, b, tolerance),
+        ast.NotEq: lambda a, b: not _close(a, b, tolerance),
+        ast.Lt: lambda a, b: a < b - tolerance, ast.LtE: lambda a, b: a <= b + tolerance,
+        ast.Gt: lambda a, b: a > b + tolerance, ast.GtE: lambda a, b: a >= b - tolerance,
+    }
+    names = {_safe_name(k): v for k, v in values.items()}
+    return simpleeval.SimpleEval(operators=ops, functions=dict(FUNCTIONS), names=names)
+
+
+def evaluate_expression(expr: Expression, values: dict[str, Any], tolerance: float = 0) -> Result:
+    """Evaluate with field values by key. Raises ArithmeticError (e.g. division by zero)
+    or simpleeval errors (e.g. a name without a value); callers turn those into
+    "not evaluated"."""
+    ev = _evaluator(values, tolerance)
+    value = ev.eval(expr.source, previously_parsed=expr.tree)
+    if expr.comparison is None:
+        return Result(value)
+    left_tree, _, right_tree = expr.comparison
+    return Result(value, ev.eval(expr.source, previously_parsed=left_tree),
+                  ev.eval(expr.source, previously_parsed=right_tree))

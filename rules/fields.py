@@ -1,0 +1,151 @@
+"""The field keys a rule may speak, built in one place from ../shared/docs/report-fields.md.
+
+Rules are validated against this set when they are loaded, so a typo such as
+``apply.new.totl`` is a load error with a "did you mean", not a silent "not stated" at run
+time. Also holds the Chinese labels used in messages and the named lists a ``for_each``
+may iterate. Must not read reports or rule files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from documents.report import APPLICANT_COLUMNS, SECTION_KEYS
+
+COLUMN_LABELS: dict[str, str] = {
+    "natural": "自然人",
+    "business": "商业企业",
+    "research": "科研机构",
+    "nonprofit": "社会公益组织",
+    "legal": "法律服务机构",
+    "other_org": "其他",
+    "total": "总计",
+}
+
+# Table 三 rows in template order (2021). Labels are short enough to sit in a sentence.
+APPLY_ROW_LABELS: dict[str, str] = {
+    "new": "一、本年新收政府信息公开申请数量",
+    "carried": "二、上年结转政府信息公开申请数量",
+    "granted": "（一）予以公开",
+    "partial": "（二）部分公开",
+    "withheld.state_secret": "（三）不予公开 1.属于国家秘密",
+    "withheld.law_forbidden": "（三）不予公开 2.其他法律行政法规禁止公开",
+    "withheld.security_stability": "（三）不予公开 3.危及“三安全一稳定”",
+    "withheld.third_party": "（三）不予公开 4.保护第三方合法权益",
+    "withheld.internal_affairs": "（三）不予公开 5.属于三类内部事务信息",
+    "withheld.process_info": "（三）不予公开 6.属于四类过程性信息",
+    "withheld.enforcement_file": "（三）不予公开 7.属于行政执法案卷",
+    "withheld.inquiry": "（三）不予公开 8.属于行政查询事项",
+    "unable.not_held": "（四）无法提供 1.本机关不掌握相关政府信息",
+    "unable.needs_creation": "（四）无法提供 2.没有现成信息需要另行制作",
+    "unable.unclear": "（四）无法提供 3.补正后申请内容仍不明确",
+    "rejected.petition": "（五）不予处理 1.信访举报投诉类申请",
+    "rejected.repeat": "（五）不予处理 2.重复申请",
+    "rejected.publication": "（五）不予处理 3.要求提供公开出版物",
+    "rejected.mass_repeat": "（五）不予处理 4.无正当理由大量反复申请",
+    "rejected.confirm_existing": "（五）不予处理 5.要求行政机关确认或重新出具已获取信息",
+    "other.no_correction": "（六）其他处理 1.申请人无正当理由逾期不补正",
+    "other.unpaid_fee": "（六）其他处理 2.申请人逾期未按收费通知要求缴纳费用",
+    "other.other": "（六）其他处理 3.其他",
+    "results_total": "（七）总计",
+    "carry_forward": "四、结转下年度继续办理",
+}
+
+RESULT_LEAF_ROWS_2021: tuple[str, ...] = tuple(
+    r for r in APPLY_ROW_LABELS if r not in ("new", "carried", "results_total", "carry_forward")
+)
+# The 2019 trial template has a single 其他处理 row, keyed other.other (report-fields.md).
+RESULT_LEAF_ROWS_2019: tuple[str, ...] = tuple(
+    r for r in RESULT_LEAF_ROWS_2021 if r not in ("other.no_correction", "other.unpaid_fee")
+)
+
+APPEAL_GROUP_LABELS: dict[str, str] = {
+    "review": "行政复议",
+    "litigation.direct": "行政诉讼（未经复议直接起诉）",
+    "litigation.after_review": "行政诉讼（复议后起诉）",
+}
+APPEAL_OUTCOME_LABELS: dict[str, str] = {
+    "upheld": "结果维持",
+    "corrected": "结果纠正",
+    "other": "其他结果",
+    "pending": "尚未审结",
+    "total": "总计",
+}
+
+ACTIVE_FIELD_LABELS: dict[str, str] = {
+    "active.rules.issued": "规章 本年制发件数",
+    "active.rules.repealed": "规章 本年废止件数",
+    "active.rules.in_force": "规章 现行有效件数",
+    "active.normative.issued": "行政规范性文件 本年制发件数",
+    "active.normative.repealed": "行政规范性文件 本年废止件数",
+    "active.normative.in_force": "行政规范性文件 现行有效件数",
+    "active.licensing.decisions": "行政许可 本年处理决定数量",
+    "active.penalty.decisions": "行政处罚 本年处理决定数量",
+    "active.enforcement.decisions": "行政强制 本年处理决定数量",
+    "active.fees.amount": "行政事业性收费 本年收费金额（万元）",
+}
+
+# Numbers from meta that expressions may use (report.meta[...]); not table cells.
+META_NUMBERS: tuple[str, ...] = ("meta.year",)
+
+
+def _build_keys() -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for row, row_label in APPLY_ROW_LABELS.items():
+        for col in APPLICANT_COLUMNS:
+            keys[f"apply.{row}.{col}"] = f"表三 {row_label} / {COLUMN_LABELS[col]}"
+    for group, group_label in APPEAL_GROUP_LABELS.items():
+        for outcome, outcome_label in APPEAL_OUTCOME_LABELS.items():
+            keys[f"{group}.{outcome}"] = f"表四 {group_label} / {outcome_label}"
+    keys.update({k: f"表二 {v}" for k, v in ACTIVE_FIELD_LABELS.items()})
+    keys.update({k: k for k in META_NUMBERS})
+    return keys
+
+
+# key -> Chinese description of the cell (used in evidence and messages).
+FIELD_LABELS: dict[str, str] = _build_keys()
+KNOWN_FIELDS: frozenset[str] = frozenset(FIELD_LABELS)
+
+# report-fields.md names only the prefix of the 2019 section 二 keys, not the keys
+# themselves; until it does, any well-formed active2019.* key is accepted.
+_ACTIVE2019 = re.compile(r"^active2019(\.[a-z][a-z0-9_]*)+$")
+
+# Lists a for_each may name instead of spelling the values out.
+NAMED_LISTS: dict[str, tuple[str, ...]] = {
+    "applicant_columns": tuple(APPLICANT_COLUMNS),
+    "applicant_columns_without_total": tuple(c for c in APPLICANT_COLUMNS if c != "total"),
+    "apply_rows": tuple(APPLY_ROW_LABELS),
+    "apply_rows_2019": tuple(r for r in APPLY_ROW_LABELS if r not in ("other.no_correction", "other.unpaid_fee")),
+    "result_leaf_rows_2021": RESULT_LEAF_ROWS_2021,
+    "result_leaf_rows_2019": RESULT_LEAF_ROWS_2019,
+    "appeal_groups": tuple(APPEAL_GROUP_LABELS),
+    "section_keys": tuple(SECTION_KEYS),
+}
+
+# Labels for for_each values: "{c_label}" in a message looks the value up here.
+VALUE_LABELS: dict[str, str] = {
+    **APPLY_ROW_LABELS,
+    **APPEAL_GROUP_LABELS,
+    **SECTION_KEYS,
+    **COLUMN_LABELS,  # last: "other" rows vs columns never collide ("other_org" is the column)
+}
+
+
+def is_known_field(key: str) -> bool:
+    return key in KNOWN_FIELDS or bool(_ACTIVE2019.match(key))
+
+
+def suggest(word: str, choices, n: int = 1) -> str:
+    """A "did you mean" hint, or "" when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def field_hint(key: str) -> str:
+    guess = suggest(key, KNOWN_FIELDS)
+    return guess or "field keys are listed in docs/report-fields.md, e.g. apply.new.total"
+
+
+def label_of(key: str) -> str:
+    return FIELD_LABELS.get(key, key)

@@ -1,0 +1,127 @@
+"""The value types of the rule engine: Rule, RuleSet, Context, Outcome, Evaluation.
+
+Plain dataclasses, so the worker can store them and tests can build them by hand.
+Must not load files or evaluate anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from rules.deadlines import LEVELS, parse_override
+
+SEVERITIES = ("error", "warning", "info")
+STATUSES = ("pass", "fail", "not_evaluated")
+WHEN_MISSING = ("not_evaluated", "skip", "fail", "zero")
+BASIS_STATUSES = ("VERIFIED", "CORROBORATED", "IMPLIED", "UNVERIFIED")
+TEMPLATES = ("2021", "2019")
+CATEGORIES = ("structure", "arithmetic", "timeliness", "text", "fees", "plausibility",
+              "cross_year", "accessibility")
+DEFAULT_WEIGHTS = {"error": 10, "warning": 5, "info": 0}
+
+
+@dataclass(frozen=True)
+class Applies:
+    """Which reports a rule is for. Empty tuples mean "all"."""
+
+    levels: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
+    since: int | None = None  # first report year, inclusive
+    until: int | None = None  # last report year, inclusive
+
+    def overlaps(self, other: "Applies") -> bool:
+        """Whether some report could match both (used to tell variants from duplicates)."""
+        def meet(a: tuple, b: tuple) -> bool:
+            return not a or not b or bool(set(a) & set(b))
+        lo = max(x for x in (self.since, other.since, -1) if x is not None)
+        hi = min(x for x in (self.until, other.until, 10**6) if x is not None)
+        return meet(self.levels, other.levels) and meet(self.templates, other.templates) and lo <= hi
+
+
+@dataclass
+class Rule:
+    id: str
+    title: str
+    severity: str
+    weight: int
+    category: str
+    basis: dict[str, str]
+    kind: str
+    params: Any  # the kind's compiled parameters (see rules/kinds.py)
+    applies: Applies = field(default_factory=Applies)
+    when_missing: str = "not_evaluated"
+    message: str | None = None
+    weight_each: int | None = None  # points per failed outcome; capped at weight per rule
+    file: str = ""
+    line: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # normalized source, for the version hash
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    version: str
+    scoring: Any  # rules.scoring.Scoring
+    source: str = ""
+
+    def get(self, rule_id: str) -> list[Rule]:
+        """All variants of a rule id (usually one)."""
+        return [r for r in self.rules if r.id == rule_id]
+
+    @property
+    def ids(self) -> list[str]:
+        return list(dict.fromkeys(r.id for r in self.rules))
+
+
+@dataclass(frozen=True)
+class Context:
+    agency_name: str
+    agency_level: str  # "government" | "department"
+    year: int  # the year reported on
+    published_on: date | None = None
+    deadline_override: str | None = None  # "MM-DD", a stricter local deadline
+
+    def __post_init__(self) -> None:
+        if self.agency_level not in LEVELS:
+            raise ValueError(f"agency_level must be one of {LEVELS}, not {self.agency_level!r}")
+        if self.deadline_override:
+            parse_override(self.deadline_override)
+
+
+@dataclass
+class Outcome:
+    rule_id: str
+    subject: str  # "" for whole-report rules; (rule_id, subject) is a finding's natural key
+    status: str  # pass | fail | not_evaluated
+    severity: str
+    title: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    weight: int = 0
+    category: str = ""
+    basis: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.rule_id, self.subject)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Evaluation:
+    outcomes: list[Outcome]
+    score: int
+    grade: str
+    lost: list[tuple[str, str, int]]  # (rule_id, subject, points); sums to 100 - score
+    ruleset_version: str = ""
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "fail"]
+
+    def outcome(self, rule_id: str, subject: str = "") -> Outcome | None:
+        return next((o for o in self.outcomes if o.key == (rule_id, subject)), None)

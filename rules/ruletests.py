@@ -1,0 +1,168 @@
+"""Rule tests written as data, run by ``nianbao rules test`` and by pytest.
+
+A test file (``*.yaml`` in the tests directory) is a list of cases:
+
+    - name: ARI-01 fails in the column that does not balance
+      rules: [ARI-01]                  # optional: evaluate only these rule ids
+      context: {level: government, year: 2021, published_on: 2022-03-20}
+      report:                          # a minimal ParsedReport (JSON shape of report-fields.md)
+        meta: {template: "2021"}
+        sections: all                  # all | [overview, active] | {overview: {chars: 0}}
+        fields: {apply.new.natural: 3}
+        doubtful: {}
+        text: "..."
+      expect:
+        - {rule: ARI-01, subject: natural, status: fail, message: 相差}  # message: a substring
+      absent: [TXT-03]                 # rule ids that must produce no outcome
+      score: 90                        # optional
+
+Every rule of the ruleset must be expected by at least one case (as semgrep and promtool
+insist); a rule without a test is reported as a failure. Must not write files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from documents.report import SECTION_KEYS, ParsedReport, Section
+from rules.engine import evaluate
+from rules.loader import load_ruleset
+from rules.model import STATUSES, Context
+from rules.schema import plain
+from rules.yamlmarks import load_marked, line_of
+
+CASE_KEYS = ("name", "rules", "context", "report", "expect", "absent", "score", "grade")
+
+
+@dataclass(frozen=True)
+class RuleTestFailure:
+    file: str
+    line: int | None
+    case: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.case}: {self.message}" if self.case else f"{where}: {self.message}"
+
+
+def build_report(data: dict[str, Any]) -> ParsedReport:
+    data = plain(data or {})
+    sections = data.get("sections", {})
+    if sections == "all":
+        sections = list(SECTION_KEYS)
+    if isinstance(sections, list):
+        sections = {k: {} for k in sections}
+    built = {}
+    for key, sec in (sections or {}).items():
+        sec = dict(sec or {})
+        sec.setdefault("present", True)
+        sec.setdefault("chars", 200 if sec["present"] else 0)
+        sec.setdefault("heading", SECTION_KEYS.get(key) if sec["present"] else None)
+        built[key] = Section(**sec)
+    meta = dict(data.get("meta", {}))
+    if "template" in meta:
+        meta["template"] = str(meta["template"])
+    return ParsedReport(meta=meta, sections=built, fields=dict(data.get("fields", {})),
+                        where=dict(data.get("where", {})), doubtful=dict(data.get("doubtful", {})),
+                        narrative=dict(data.get("narrative", {})), problems=list(data.get("problems", [])),
+                        text=data.get("text", "") or "")
+
+
+def build_context(data: dict[str, Any], report: ParsedReport) -> Context:
+    data = dict(data or {})
+    published = data.get("published_on")
+    if isinstance(published, str):
+        published = date.fromisoformat(published)
+    return Context(agency_name=str(data.get("agency", report.meta.get("agency", "测试机关"))),
+                   agency_level=data.get("level", "government"),
+                   year=int(data.get("year", report.meta.get("year", 2021))),
+                   published_on=published, deadline_override=data.get("deadline_override"))
+
+
+def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[RuleTestFailure], set[str]]:
+    name = str(case.get("name", f"case at line {line}"))
+    fail = lambda msg, ln=line: RuleTestFailure(file, ln, name, msg)  # noqa: E731
+    failures = [fail(f"unknown key {k!r} (a case accepts {', '.join(CASE_KEYS)})", line_of(case, k))
+                for k in case if k not in CASE_KEYS]
+    known = set(ruleset.ids)
+    only = set(case["rules"]) if isinstance(case.get("rules"), list) else None
+    expected_ids: set[str] = set()
+    for rid in sorted((only or set()) - known):
+        failures.append(fail(f"unknown rule id {rid}", line_of(case, "rules")))
+    try:
+        report = build_report(case.get("report"))
+        ctx = build_context(case.get("context"), report)
+    except (TypeError, ValueError) as exc:
+        return failures + [fail(f"cannot build the report or context: {exc}")], expected_ids
+    result = evaluate(ruleset, report, ctx, only=only)
+    by_key = {o.key: o for o in result.outcomes}
+    expect = case.get("expect") or []
+    if not expect and not case.get("absent"):
+        failures.append(fail("a case needs expect: or absent:"))
+    for i, item in enumerate(expect):
+        ln = line_of(expect, i, line)
+        if not isinstance(item, dict) or "rule" not in item or item.get("status") not in STATUSES:
+            failures.append(fail(f"each expectation needs rule and status ({'/'.join(STATUSES)})", ln))
+            continue
+        rid, subject = item["rule"], str(item.get("subject", ""))
+        if rid not in known:
+            failures.append(fail(f"unknown rule id {rid}", ln))
+            continue
+        expected_ids.add(rid)
+        got = by_key.get((rid, subject))
+        if got is None:
+            have = sorted(f"{o.subject or '(whole report)'}={o.status}" for o in result.outcomes if o.rule_id == rid)
+            failures.append(fail(f"expected {rid}/{subject or '(whole report)'} {item['status']}, got no such outcome"
+                                 f" (outcomes of {rid}: {', '.join(have) or 'none'})", ln))
+        elif got.status != item["status"]:
+            failures.append(fail(f"expected {rid}/{subject or '(whole report)'} {item['status']}, got {got.status}: {got.message}", ln))
+        elif "message" in item and str(item["message"]) not in got.message:
+            failures.append(fail(f"{rid}/{subject or '(whole report)'} message lacks {item['message']!r}: {got.message}", ln))
+    for rid in case.get("absent") or []:
+        expected_ids.add(rid)
+        extra = [o for o in result.outcomes if o.rule_id == rid]
+        if extra:
+            failures.append(fail(f"expected no outcome of {rid}, got {extra[0].subject or '(whole report)'}={extra[0].status}",
+                                 line_of(case, "absent")))
+    if "score" in case and case["score"] != result.score:
+        failures.append(fail(f"expected score {case['score']}, got {result.score} (lost: {result.lost})", line_of(case, "score")))
+    if "grade" in case and case["grade"] != result.grade:
+        failures.append(fail(f"expected grade {case['grade']}, got {result.grade}", line_of(case, "grade")))
+    return failures, expected_ids
+
+
+def run_rule_tests(ruleset_dir: str | Path, tests_dir: str | Path) -> list[RuleTestFailure]:
+    """Run every case; returns the failures (empty when all pass). Raises RuleFileError
+    when the ruleset itself does not load."""
+    ruleset = load_ruleset(ruleset_dir)
+    tests = Path(tests_dir)
+    files = sorted(p for p in tests.glob("*.y*ml")) if tests.is_dir() else [tests]
+    failures: list[RuleTestFailure] = []
+    covered: set[str] = set()
+    if not files:
+        failures.append(RuleTestFailure(str(tests), None, "", "no test files found"))
+    for file in files:
+        label = str(file)
+        data, problems = load_marked(file, label)
+        failures.extend(RuleTestFailure(p.file, p.line, "", f"{p.message} — {p.hint}") for p in problems)
+        if data is None:
+            continue
+        if not isinstance(data, list):
+            failures.append(RuleTestFailure(label, getattr(data, "line", 1), "", "a test file is a list of cases"))
+            continue
+        for i, case in enumerate(data):
+            if not isinstance(case, dict):
+                failures.append(RuleTestFailure(label, data.line_of(i), "", "each case is a mapping"))
+                continue
+            found, ids = _check_case(case, ruleset, label, data.line_of(i))
+            failures.extend(found)
+            covered |= ids
+    for rid in ruleset.ids:
+        if rid not in covered:
+            rule = ruleset.get(rid)[0]
+            failures.append(RuleTestFailure(rule.file, rule.line, "", f"rule {rid} has no test case"))
+    return failures

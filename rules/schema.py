@@ -1,0 +1,159 @@
+"""Validating one rule (a YAML mapping) into a ``Rule``, reporting every mistake with a line.
+
+Checks the top-level keys (with "did you mean"), severity, weight, category, basis status,
+applies, when_missing, the check kind and its parameters (delegated to the kind's parser,
+which compiles expressions), and the message's placeholders. Must not read files (see
+rules/loader.py) or evaluate rules.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from rules.checks import KINDS
+from rules.fields import suggest
+from rules.messages import unknown_placeholders
+from rules.model import (BASIS_STATUSES, CATEGORIES, DEFAULT_WEIGHTS, SEVERITIES, TEMPLATES,
+                         WHEN_MISSING, Applies, Rule)
+from rules.deadlines import LEVELS
+from rules.params import Issues, check_keys
+from rules.yamlmarks import line_of
+
+RULE_KEYS = ("id", "title", "severity", "weight", "weight_each", "category", "basis", "applies",
+             "when_missing", "check", "message", "notes")
+REQUIRED = ("id", "title", "severity", "category", "basis", "check")
+ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]{2,3}[a-z]?$")
+
+
+def plain(value: Any) -> Any:
+    """MarkedDict/MarkedList -> dict/list, dates -> ISO text: the normalized form hashed
+    into RuleSet.version."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _choice(data: dict, key: str, choices: tuple[str, ...], issues: Issues, default: str | None = None) -> str | None:
+    value = data.get(key, default)
+    if value in choices:
+        return value
+    issues.add(line_of(data, key), f"{key} {value!r} is not one of {', '.join(choices)}",
+               suggest(str(value), choices) or f"write one of: {', '.join(choices)}")
+    return None
+
+
+def _points(data: dict, key: str, issues: Issues, default: int | None) -> int | None:
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        issues.add(line_of(data, key), f"{key} must be a whole number of points 0–100, not {value!r}", f"e.g. {key}: 10")
+        return default
+    return value
+
+
+def _basis(data: dict, issues: Issues) -> dict[str, str]:
+    raw = data.get("basis")
+    example = 'e.g. basis: {text: "条例 第四十九条", status: VERIFIED}'
+    if not isinstance(raw, dict):
+        issues.add(line_of(data, "basis"), "basis must be a mapping with text and status", example)
+        return {}
+    check_keys(raw, ("text", "status", "url", "note"), "basis", issues)
+    if not isinstance(raw.get("text"), str) or not raw["text"].strip():
+        issues.add(line_of(raw, "text", raw.line), "basis needs text: the legal or template hook to cite", example)
+    if raw.get("status") not in BASIS_STATUSES:
+        issues.add(line_of(raw, "status", raw.line), f"basis status {raw.get('status')!r} is not one of {', '.join(BASIS_STATUSES)}",
+                   suggest(str(raw.get("status")).upper(), BASIS_STATUSES) or "see domain.md §0 for the labels")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _applies(data: dict, issues: Issues) -> Applies:
+    raw = data.get("applies")
+    if raw is None:
+        return Applies()
+    if not isinstance(raw, dict):
+        issues.add(line_of(data, "applies"), "applies must be a mapping",
+                   'e.g. applies: {levels: [government], templates: ["2021"]}')
+        return Applies()
+    check_keys(raw, ("levels", "templates", "since", "until"), "applies", issues)
+    out: dict[str, Any] = {}
+    for key, choices in (("levels", LEVELS), ("templates", TEMPLATES)):
+        values = raw.get(key, [])
+        values = [values] if isinstance(values, (str, int)) else values
+        if not isinstance(values, list):
+            issues.add(line_of(raw, key), f"applies.{key} must be a list", f"choose from {', '.join(choices)}")
+            continue
+        good = []
+        for i, v in enumerate(values):
+            if str(v) in choices:
+                good.append(str(v))
+            else:
+                issues.add(line_of(values, i, line_of(raw, key)), f"applies.{key}: {v!r} is not one of {', '.join(choices)}",
+                           suggest(str(v), choices) or "templates are quoted strings, e.g. \"2021\"")
+        out[key] = tuple(good)
+    for key in ("since", "until"):
+        if key in raw:
+            if isinstance(raw[key], int) and not isinstance(raw[key], bool) and 2000 <= raw[key] <= 2100:
+                out[key] = raw[key]
+            else:
+                issues.add(line_of(raw, key), f"applies.{key} must be a report year such as 2021", "")
+    return Applies(**out)
+
+
+def parse_rule(data: Any, issues: Issues, line: int | None) -> Rule | None:
+    """One rule mapping -> Rule, or None after adding problems to ``issues``."""
+    if not isinstance(data, dict):
+        issues.add(line, "each rule is a mapping (id, title, severity, ...)", "start each rule with '- id: XXX-01'")
+        return None
+    before = len(issues.problems)
+    check_keys(data, RULE_KEYS, "a rule", issues)
+    for key in REQUIRED:
+        if key not in data:
+            issues.add(data.line, f"rule {data.get('id', '')!s} is missing {key}".replace("  ", " "),
+                       f"add '{key}:' (required keys: {', '.join(REQUIRED)})")
+    rule_id = data.get("id")
+    if "id" in data and (not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id)):
+        issues.add(line_of(data, "id"), f"rule id {rule_id!r} is not like ARI-01", "use PREFIX-NN, e.g. TXT-12")
+    if "title" in data and (not isinstance(data["title"], str) or not data["title"].strip()):
+        issues.add(line_of(data, "title"), "title must be non-empty text", "a short Chinese title")
+    severity = _choice(data, "severity", SEVERITIES, issues) if "severity" in data else None
+    weight = _points(data, "weight", issues, DEFAULT_WEIGHTS.get(severity or "", 0))
+    weight_each = _points(data, "weight_each", issues, None)
+    category = _choice(data, "category", CATEGORIES, issues) if "category" in data else None
+    basis = _basis(data, issues) if "basis" in data else {}
+    applies = _applies(data, issues)
+    when_missing = _choice(data, "when_missing", WHEN_MISSING, issues, "not_evaluated")
+    message = data.get("message")
+    if message is not None and not isinstance(message, str):
+        issues.add(line_of(data, "message"), "message must be text", "quote it if it contains ':'")
+        message = None
+
+    check = data.get("check")
+    kind_name, params = None, None
+    if "check" in data:
+        if not isinstance(check, dict):
+            issues.add(line_of(data, "check"), "check must be a mapping with a kind", "e.g. check: {kind: expression, assert: ...}")
+        else:
+            kind_name = check.get("kind")
+            if kind_name not in KINDS:
+                issues.add(line_of(check, "kind", check.line), f"unknown check kind {kind_name!r}",
+                           suggest(str(kind_name), KINDS) or f"kinds: {', '.join(KINDS)}")
+                kind_name = None
+            else:
+                params = KINDS[kind_name].parse(check, issues)
+    if message and kind_name and params is not None:
+        for name in unknown_placeholders(message, KINDS[kind_name].placeholders(params)):
+            allowed = sorted(KINDS[kind_name].placeholders(params) - set(getattr(params, "fields", ())))
+            issues.add(line_of(data, "message"), f"message placeholder {{{name}}} is not available for a {kind_name} check",
+                       suggest(name, allowed) or f"available: {', '.join('{%s}' % a for a in allowed)}")
+    if len(issues.problems) > before or params is None:
+        return None
+    return Rule(id=rule_id, title=data["title"].strip(), severity=severity, weight=weight, category=category,
+                basis=basis, kind=kind_name, params=params, applies=applies, when_missing=when_missing,
+                message=message, weight_each=weight_each, file=issues.file, line=data.line, raw=plain(data))

@@ -1,0 +1,105 @@
+"""Scores and grades: 100 minus the points of failed outcomes, explained point by point.
+
+Each failed outcome costs its rule's ``weight_each`` (default: the rule's ``weight``), but a
+rule never loses more than its ``weight`` in total, so a for_each rule failing in all seven
+columns costs its weight once. ``scoring.yaml`` (optional, next to the rule files) may cap
+the loss per category and sets the grade thresholds:
+
+    category_caps: {arithmetic: 30, text: 15}   # at most 30 points lost to arithmetic rules
+    grades: {优: 90, 良: 75, 中: 60, 差: 0}       # lowest score for each grade
+
+"not_evaluated" and "pass" lose nothing. ``lost`` lists (rule_id, subject, points) for every
+point lost and always sums to 100 - score. Must not evaluate rules or load rule files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from rules.fields import suggest
+from rules.model import CATEGORIES, Outcome
+from rules.params import Issues, check_keys
+from rules.yamlmarks import line_of
+
+BASE = 100
+DEFAULT_GRADES = (("优", 90), ("良", 75), ("中", 60), ("差", 0))
+
+
+@dataclass(frozen=True)
+class Scoring:
+    category_caps: dict[str, int] = field(default_factory=dict)
+    grades: tuple[tuple[str, int], ...] = DEFAULT_GRADES  # (grade, lowest score), best first
+
+    def grade(self, score: int) -> str:
+        for name, lowest in self.grades:
+            if score >= lowest:
+                return name
+        return self.grades[-1][0]
+
+    def normalized(self) -> dict:
+        return {"category_caps": dict(sorted(self.category_caps.items())), "grades": [list(g) for g in self.grades]}
+
+
+def _points(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= BASE
+
+
+def parse_scoring(data, issues: Issues) -> Scoring:
+    if data is None:
+        return Scoring()
+    if not isinstance(data, dict):
+        issues.add(getattr(data, "line", None), "scoring.yaml must be a mapping",
+                   "e.g. grades: {优: 90, 良: 75, 中: 60, 差: 0}")
+        return Scoring()
+    check_keys(data, ("category_caps", "grades"), "scoring.yaml", issues)
+    caps: dict[str, int] = {}
+    raw_caps = data.get("category_caps") or {}
+    if not isinstance(raw_caps, dict):
+        issues.add(line_of(data, "category_caps"), "category_caps must map a category to points", "e.g. {arithmetic: 30}")
+        raw_caps = {}
+    for cat, cap in raw_caps.items():
+        if cat not in CATEGORIES:
+            issues.add(line_of(raw_caps, cat), f"unknown category {cat!r}",
+                       suggest(str(cat), CATEGORIES) or f"categories: {', '.join(CATEGORIES)}")
+        elif not _points(cap):
+            issues.add(line_of(raw_caps, cat), f"cap for {cat} must be a whole number 0–100", "")
+        else:
+            caps[cat] = cap
+    grades = DEFAULT_GRADES
+    raw_grades = data.get("grades")
+    if raw_grades is not None:
+        if not isinstance(raw_grades, dict) or not raw_grades or not all(_points(v) for v in raw_grades.values()):
+            issues.add(line_of(data, "grades"), "grades must map each grade to its lowest score (0–100)",
+                       "e.g. grades: {优: 90, 良: 75, 中: 60, 差: 0}")
+        elif 0 not in raw_grades.values():
+            issues.add(line_of(data, "grades"), "no grade starts at 0, so low scores would have none",
+                       "give the lowest grade the threshold 0")
+        else:
+            grades = tuple(sorted(((str(k), v) for k, v in raw_grades.items()), key=lambda g: -g[1]))
+    return Scoring(caps, grades)
+
+
+def score(outcomes: Iterable[Outcome], costs: dict[str, tuple[int, int]], scoring: Scoring
+          ) -> tuple[int, str, list[tuple[str, str, int]]]:
+    """``costs`` maps rule id -> (points per failed outcome, cap for the rule)."""
+    spent_rule: dict[str, int] = {}
+    spent_category: dict[str, int] = {}
+    total = 0
+    lost: list[tuple[str, str, int]] = []
+    for o in outcomes:
+        if o.status != "fail":
+            continue
+        each, cap = costs.get(o.rule_id, (o.weight, o.weight))
+        points = min(each, cap - spent_rule.get(o.rule_id, 0))
+        if o.category in scoring.category_caps:
+            points = min(points, scoring.category_caps[o.category] - spent_category.get(o.category, 0))
+        points = min(points, BASE - total)
+        if points <= 0:
+            continue
+        spent_rule[o.rule_id] = spent_rule.get(o.rule_id, 0) + points
+        spent_category[o.category] = spent_category.get(o.category, 0) + points
+        total += points
+        lost.append((o.rule_id, o.subject, points))
+    final = BASE - total
+    return final, scoring.grade(final), lost

@@ -1,0 +1,177 @@
+"""Evaluation: outcomes per subject, missing and doubtful fields, texts, scoring."""
+
+from datetime import date
+
+import pytest
+
+from documents.report import SECTION_KEYS, ParsedReport, Section
+from rules import LIBRARY, Context, evaluate, load_ruleset
+from tests.rules.rulehelp import RULE_HEAD
+
+GOV = Context("平桥区人民政府", "government", 2021, date(2022, 3, 20))
+COLUMNS = ("natural", "business", "research", "nonprofit", "legal", "other_org", "total")
+
+
+def balanced(**changes):
+    fields = {}
+    for c in COLUMNS:
+        n = 6 if c == "total" else 1
+        fields.update({f"apply.new.{c}": n, f"apply.carried.{c}": 0,
+                       f"apply.results_total.{c}": n, f"apply.carry_forward.{c}": 0})
+    fields.update(changes)
+    return fields
+
+
+def expression_rule(write_rules, assert_, when_missing="not_evaluated", extra=""):
+    return load_ruleset(write_rules(a=RULE_HEAD + f"""\
+  when_missing: {when_missing}
+  check:
+    kind: expression
+    for_each: {{c: applicant_columns}}
+    assert: "{assert_}"
+{extra}"""))
+
+
+T3A = "apply.new.{c} + apply.carried.{c} == apply.results_total.{c} + apply.carry_forward.{c}"
+
+
+def test_for_each_outcomes_name_the_column(write_rules):
+    ruleset = expression_rule(write_rules, T3A, extra="  message: 第三部分表格“{c_label}”列：一+二={left}，（七）总计+四={right}，相差{diff}。\n")
+    result = evaluate(ruleset, ParsedReport(fields=balanced(**{"apply.results_total.research": 3})), GOV)
+    assert [(o.subject, o.status) for o in result.outcomes] == [
+        (c, "fail" if c == "research" else "pass") for c in COLUMNS]
+    bad = result.outcome("ARI-01", "research")
+    assert bad.message == "第三部分表格“科研机构”列：一+二=1，（七）总计+四=3，相差-2。"
+    assert bad.evidence["fields"]["apply.results_total.research"] == 3
+    assert (bad.evidence["left"], bad.evidence["right"]) == (1, 3)
+    assert (bad.severity, bad.weight, bad.category, bad.basis["status"]) == ("error", 10, "arithmetic", "VERIFIED")
+
+
+def test_doubtful_field_is_not_evaluated_with_reason(write_rules):
+    ruleset = expression_rule(write_rules, T3A)
+    report = ParsedReport(fields=balanced(**{"apply.new.legal": 9}),
+                          doubtful={"apply.new.legal": "row has 8 values for 7 columns and the readings differ"})
+    o = evaluate(ruleset, report, GOV).outcome("ARI-01", "legal")
+    assert o.status == "not_evaluated"
+    assert "row has 8 values" in o.message and "法律服务机构" in o.message
+    assert o.evidence["doubtful"] == {"apply.new.legal": "row has 8 values for 7 columns and the readings differ"}
+
+
+@pytest.mark.parametrize("mode,status", [("not_evaluated", "not_evaluated"), ("fail", "fail"),
+                                         ("zero", "pass"), ("skip", None)])
+def test_when_missing(write_rules, mode, status):
+    ruleset = expression_rule(write_rules, T3A, when_missing=mode)
+    fields = balanced()
+    del fields["apply.carried.natural"]  # not stated: under "zero" it counts as 0 and balances
+    o = evaluate(ruleset, ParsedReport(fields=fields), GOV).outcome("ARI-01", "natural")
+    assert (o.status if o else None) == status
+
+
+def test_division_by_zero_is_not_evaluated(write_rules):
+    ruleset = expression_rule(write_rules, "apply.new.{c} / apply.carried.{c} >= 0")
+    o = evaluate(ruleset, ParsedReport(fields=balanced()), GOV).outcome("ARI-01", "total")
+    assert o.status == "not_evaluated" and "计算出错" in o.message
+
+
+def test_when_condition_false_passes(write_rules):
+    ruleset = load_ruleset(write_rules(a=RULE_HEAD + """\
+  check:
+    kind: expression
+    when: apply.other.unpaid_fee.total > 0
+    assert: apply.carry_forward.total >= 1
+"""))
+    report = ParsedReport(fields={"apply.other.unpaid_fee.total": 0, "apply.carry_forward.total": 0})
+    o = evaluate(ruleset, report, GOV).outcome("ARI-01")
+    assert o.status == "pass" and o.evidence["when"] is False
+
+
+def test_applies_levels_and_unknown_template(write_rules):
+    ruleset = load_ruleset(write_rules(a=RULE_HEAD + """\
+  applies: {levels: [department], templates: ["2021"]}
+  check: {kind: deadline}
+"""))
+    assert evaluate(ruleset, ParsedReport(meta={"template": "2021"}), GOV).outcomes == []
+    dept = Context("某局", "department", 2021, date(2022, 1, 5))
+    assert evaluate(ruleset, ParsedReport(meta={"template": "2019"}), dept).outcomes == []
+    [o] = evaluate(ruleset, ParsedReport(meta={}), dept).outcomes
+    assert o.status == "not_evaluated" and "未能识别报告采用的格式" in o.message
+
+
+def test_deadline_both_levels_and_override():
+    ruleset = load_ruleset(LIBRARY)
+    report = ParsedReport()
+    late_dept = evaluate(ruleset, report, Context("某局", "department", 2025, date(2026, 2, 20))).outcome("TIM-01")
+    assert late_dept.status == "fail"
+    assert late_dept.message == "年度报告发布日期为2026年2月20日，截止日期为2026年1月31日，逾期20天。"
+    assert late_dept.evidence["days_late"] == 20
+    assert evaluate(ruleset, report, Context("某区政府", "government", 2025, date(2026, 2, 20))).outcome("TIM-01").status == "pass"
+    strict = Context("某区政府", "government", 2025, date(2026, 2, 20), deadline_override="02-15")
+    o = evaluate(ruleset, report, strict).outcome("TIM-01")
+    assert o.status == "fail" and "逾期5天" in o.message and o.evidence["override"] == "02-15"
+    none = evaluate(ruleset, report, Context("某局", "department", 2025, None)).outcome("TIM-01")
+    assert none.status == "not_evaluated"
+
+
+def test_topics_searches_the_section_slice():
+    ruleset = load_ruleset(LIBRARY)
+    text = "一、总体情况\n本年度开展工作考核和社会评议。\n五、存在的主要问题及改进情况\n未发生责任追究。\n"
+    sections = {"overview": Section(True, "一、总体情况", 20, 1), "problems": Section(True, "五、…", 10, 3)}
+    report = ParsedReport(sections=sections, text=text)
+    assert evaluate(ruleset, report, GOV).outcome("TXT-03").status == "pass"  # whole text by design
+    # A rule restricted to the overview section only sees lines 1-2.
+    from rules.checks import section_text
+    sliced, scope, offset = section_text(report, "overview")
+    assert "责任追究" not in sliced and scope == "“一、总体情况”部分" and offset == 0
+
+
+def test_pattern_quotes_match_with_context_and_line():
+    ruleset = load_ruleset(LIBRARY)
+    report = ParsedReport(text="一、总体情况\n第一行。\n本机关坚持以以公开为常态。\n")
+    o = evaluate(ruleset, report, GOV).outcome("TXT-11")
+    assert o.status == "fail"
+    assert "“…行。 本机关坚持以以公开为常态。”" in o.message
+    assert o.evidence["matches"][0]["line"] == 3
+
+
+def full_report(**fields):
+    sections = {k: Section(True, v, 100, i * 10 + 1) for i, (k, v) in enumerate(SECTION_KEYS.items())}
+    text = "一、总体情况 开展工作考核、社会评议，无责任追究。"
+    return ParsedReport(meta={"template": "2021"}, sections=sections, fields=fields, text=text)
+
+
+def test_score_explanation_adds_up_and_caps_per_rule():
+    ruleset = load_ruleset(LIBRARY)
+    # Every column of ARI-01 fails: the rule still loses its 10 points once.
+    fields = balanced(**{f"apply.carry_forward.{c}": 6 if c == "total" else 1 for c in COLUMNS})
+    late = Context("某局", "department", 2021, date(2022, 2, 3))
+    result = evaluate(ruleset, full_report(**fields), late)
+    assert sum(p for _, _, p in result.lost) == 100 - result.score
+    assert result.lost == [("ARI-01", "natural", 10), ("TIM-01", "", 10)]
+    assert (result.score, result.grade) == (80, "良")
+    assert len([o for o in result.failures if o.rule_id == "ARI-01"]) == 7
+
+
+def test_category_cap_and_weight_each(write_rules):
+    rules = ""
+    for i in range(1, 5):
+        rules += RULE_HEAD.replace("ARI-01", f"ARI-0{i}").replace("weight: 10", "weight: 20") + \
+            "  check: {kind: expression, assert: apply.new.total == 1}\n"
+    rules += RULE_HEAD.replace("ARI-01", "STR-01").replace("arithmetic", "structure").replace("weight: 10", "weight: 20") + \
+        "  weight_each: 5\n  check: {kind: sections}\n"
+    root = write_rules(a=rules, scoring="category_caps: {arithmetic: 30}\ngrades: {A: 90, B: 70, C: 0}\n")
+    ruleset = load_ruleset(root)
+    result = evaluate(ruleset, ParsedReport(fields={"apply.new.total": 2}, sections={}), GOV)
+    arithmetic = [x for x in result.lost if x[0].startswith("ARI")]
+    assert arithmetic == [("ARI-01", "", 20), ("ARI-02", "", 10)]  # capped at 30
+    structure = [x for x in result.lost if x[0] == "STR-01"]
+    assert structure == [("STR-01", k, 5) for k in ("overview", "active", "requests", "appeals")]  # 4 x 5 = cap 20
+    assert result.score == 50 and result.grade == "C"
+    assert sum(p for _, _, p in result.lost) == 100 - result.score
+
+
+def test_not_evaluated_loses_nothing():
+    ruleset = load_ruleset(LIBRARY)
+    result = evaluate(ruleset, full_report(), GOV)
+    assert result.score == 100 and result.grade == "优" and result.lost == []
+    assert any(o.status == "not_evaluated" for o in result.outcomes)
+    assert result.ruleset_version == ruleset.version

@@ -1,0 +1,168 @@
+"""Loading rule files: every problem reported with file:line and a hint."""
+
+import pytest
+
+from rules import RuleFileError, load_ruleset
+from tests.rules.rulehelp import RULE_HEAD
+
+
+def problems_of(root):
+    with pytest.raises(RuleFileError) as info:
+        load_ruleset(root)
+    return info.value
+
+
+def test_valid_rule_loads(write_rules):
+    root = write_rules(a=RULE_HEAD + """\
+  check:
+    kind: expression
+    for_each: {c: [natural, total]}
+    assert: apply.new.{c} + apply.carried.{c} == apply.results_total.{c} + apply.carry_forward.{c}
+  message: "“{c_label}”列：{left} 与 {right} 相差{diff}"
+""")
+    ruleset = load_ruleset(root)
+    [rule] = ruleset.rules
+    assert (rule.id, rule.severity, rule.weight, rule.category) == ("ARI-01", "error", 10, "arithmetic")
+    assert rule.basis["status"] == "VERIFIED"
+    assert len(ruleset.version) == 12
+
+
+def test_unknown_key_gets_did_you_mean_with_line(write_rules):
+    root = write_rules(a=RULE_HEAD + """\
+  severty: error
+  check: {kind: deadline}
+""")
+    err = problems_of(root)
+    [p] = err.problems
+    assert p.file.endswith("a.yaml") and p.line == 7
+    assert "unknown key 'severty'" in p.message
+    assert "did you mean 'severity'" in p.hint
+    assert "a.yaml:7: unknown key 'severty' in a rule — did you mean 'severity'?" in str(err)
+
+
+def test_every_problem_is_reported_at_once(write_rules):
+    root = write_rules(
+        a="""\
+- id: ARI-01
+  title: 坏规则
+  severity: critical
+  category: arithmetics
+  basis: {text: x, status: PROVEN}
+  check:
+    kind: expresion
+- id: ARI-02
+  title: 坏表达式
+  severity: error
+  category: arithmetic
+  basis: {text: x, status: IMPLIED}
+  check:
+    kind: expression
+    assert: apply.new.totl == apply.new.total
+""",
+        b="""\
+- id: TXT-01
+  title: 好
+  severity: info
+  category: text
+  basis: {text: x, status: IMPLIED}
+  check: {kind: pattern, patterns: ["(未闭合"]}
+""",
+    )
+    err = problems_of(root)
+    text = str(err)
+    messages = [(p.file.rsplit("/", 1)[-1], p.line, p.message, p.hint) for p in err.problems]
+    assert ("a.yaml", 3, "severity 'critical' is not one of error, warning, info",
+            "write one of: error, warning, info") in messages
+    assert any(m[1] == 4 and "arithmetics" in m[2] and "did you mean 'arithmetic'" in m[3] for m in messages)
+    assert any(m[1] == 5 and "PROVEN" in m[2] for m in messages)
+    assert any(m[1] == 7 and "unknown check kind 'expresion'" in m[2] and "'expression'" in m[3] for m in messages)
+    assert any(m[1] == 15 and "unknown field key 'apply.new.totl'" in m[2] and "apply.new.total" in m[3]
+               for m in messages)
+    assert any(m[0] == "b.yaml" and m[1] == 6 and "bad regular expression" in m[2] for m in messages)
+    assert text.startswith(f"{len(err.problems)} problems in rule files:")
+
+
+def test_malformed_expression(write_rules):
+    root = write_rules(a=RULE_HEAD + """\
+  check:
+    kind: expression
+    assert: "apply.new.total + == 3"
+""")
+    [p] = problems_of(root).problems
+    assert p.line == 9 and "malformed expression" in p.message and p.hint
+
+
+def test_placeholder_not_declared_in_for_each(write_rules):
+    root = write_rules(a=RULE_HEAD + """\
+  check:
+    kind: expression
+    assert: apply.new.{col} == 1
+""")
+    [p] = problems_of(root).problems
+    assert "{col} is not a for_each variable" in p.message and "for_each" in p.hint
+
+
+def test_unknown_message_placeholder(write_rules):
+    root = write_rules(a=RULE_HEAD + """\
+  check: {kind: deadline}
+  message: 逾期{days_lat}天
+""")
+    [p] = problems_of(root).problems
+    assert p.line == 8 and "{days_lat}" in p.message and "days_late" in p.hint
+
+
+def test_duplicate_rule_id_names_first_location(write_rules):
+    root = write_rules(a=RULE_HEAD + "  check: {kind: deadline}\n", b=RULE_HEAD + "  check: {kind: deadline}\n")
+    [p] = problems_of(root).problems
+    assert p.file.endswith("b.yaml") and p.line == 1
+    assert "duplicate rule id ARI-01 (first at" in p.message and "a.yaml:1" in p.message
+    assert "templates" in p.hint
+
+
+def test_variants_with_disjoint_templates_share_an_id(write_rules):
+    root = write_rules(
+        a=RULE_HEAD + '  applies: {templates: ["2021"]}\n  check: {kind: deadline}\n'
+        + RULE_HEAD + '  applies: {templates: ["2019"]}\n  check: {kind: deadline}\n')
+    assert [r.applies.templates for r in load_ruleset(root).rules] == [("2021",), ("2019",)]
+
+
+def test_duplicate_yaml_key_and_syntax_error(write_rules):
+    root = write_rules(a=RULE_HEAD + "  weight: 5\n  check: {kind: deadline}\n", b="- id: [unclosed\n")
+    err = problems_of(root)
+    assert any(p.line == 7 and "duplicate key 'weight'" in p.message for p in err.problems)
+    assert any(p.file.endswith("b.yaml") and "YAML syntax error" in p.message for p in err.problems)
+
+
+def test_unknown_section_and_topics_groups(write_rules):
+    root = write_rules(a=RULE_HEAD.replace("ARI-01", "TXT-01") + """\
+  check:
+    kind: topics
+    section: overveiw
+    groups: {考核: []}
+""")
+    messages = [(p.line, p.message, p.hint) for p in problems_of(root).problems]
+    assert any(line == 9 and "overveiw" in m and "'overview'" in h for line, m, h in messages)
+    assert any(line == 10 and "needs a list of keywords" in m for line, m, h in messages)
+
+
+def test_version_tracks_content_not_formatting(write_rules, tmp_path):
+    base = RULE_HEAD + "  check: {kind: deadline}\n"
+    v1 = load_ruleset(write_rules(a=base)).version
+    v2 = load_ruleset(write_rules(a="# a comment\n" + base.replace("weight: 10", "weight:   10"))).version
+    v3 = load_ruleset(write_rules(a=base.replace("weight: 10", "weight: 9"))).version
+    assert v1 == v2 != v3
+
+
+def test_scoring_file_is_validated(write_rules):
+    root = write_rules(a=RULE_HEAD + "  check: {kind: deadline}\n",
+                       scoring="category_caps: {arithmetc: 10}\ngrades: {A: 90, B: 50}\n")
+    messages = [p.message for p in problems_of(root).problems]
+    assert any("unknown category 'arithmetc'" in m for m in messages)
+    assert any("no grade starts at 0" in m for m in messages)
+
+
+def test_missing_path_and_single_file(tmp_path, write_rules):
+    with pytest.raises(RuleFileError, match="no such file"):
+        load_ruleset(tmp_path / "nope")
+    root = write_rules(a=RULE_HEAD + "  check: {kind: deadline}\n")
+    assert [r.id for r in load_ruleset(root / "a.yaml").rules] == ["ARI-01"]

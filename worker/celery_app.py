@@ -1,0 +1,62 @@
+"""The Celery application: broker from the Settings, late acks, routes and the beat schedule.
+
+State lives in our tables, not in the result backend (there is none). Tasks are acked
+after they finish (acks_late) and requeued when a worker dies, which is safe because
+every step is idempotent.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.schedules import crontab
+from celery.signals import worker_process_init
+
+from config.settings import get_settings
+
+
+
+def transport_options(settings) -> dict:
+    """Redis: a task held by a dead worker comes back after visibility_timeout. Kombu only looks
+    for such tasks every interval × throttle seconds (100 s by default), so a short timeout gets a
+    matching sweep, or recovery would wait far longer than the timeout says."""
+    vt = settings.visibility_timeout
+    options = {"visibility_timeout": vt, "unacked_restore_interval": max(1, min(10, vt // 4)),
+               "unacked_restore_throttle": 1 if vt < 600 else 10}
+    if settings.broker_key_prefix:
+        options["global_keyprefix"] = settings.broker_key_prefix
+    return options
+
+
+settings = get_settings()
+app = Celery("nianbao", include=["worker.tasks"])
+app.conf.update(
+    broker_url=settings.broker_url or "memory://",
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options=transport_options(settings),
+    task_default_queue="work",
+    # A slow agency site must not starve scoring or notices: each kind of work has its queue.
+    task_routes={
+        "nianbao.poll_source": {"queue": "fetch"},
+        "nianbao.fetch_report": {"queue": "fetch"},
+        "nianbao.deliver": {"queue": "notify"},
+        "nianbao.deliver_pending": {"queue": "notify"},
+    },
+    beat_schedule={
+        "poll-due-sources": {"task": "nianbao.poll_due", "schedule": 300.0},
+        "deliver-pending-notices": {"task": "nianbao.deliver_pending", "schedule": 120.0},
+        "check-deadlines": {"task": "nianbao.check_deadlines", "schedule": crontab(hour=8, minute=0)},
+    },
+    timezone="Asia/Shanghai",
+)
+
+
+@worker_process_init.connect
+def _fresh_connections(**_kwargs) -> None:
+    # A forked child must not reuse the parent's database connections.
+    from models.db import dispose_engines
+
+    dispose_engines()

@@ -1,0 +1,87 @@
+"""The step table and the cycle helpers shared by the Celery tasks and the embedded runner."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Callable
+
+from sqlmodel import select
+
+from config.agencies import AgencyFileError, load_roster
+from models import Health, Source
+from models.db import session_scope
+from models.types import utcnow
+from worker.delivery import deliver
+from worker.errors import RulesUnavailable
+from worker.parsing import parse_snapshot
+from worker.planning import plan_notices
+from worker.polling import fetch_report, poll_source
+from worker.roster import sync_roster
+from worker.runtime import Runtime
+from worker.scoring import evaluate
+from worker.steps import Next
+
+log = logging.getLogger(__name__)
+
+STEP_FUNCTIONS: dict[str, Callable[[Runtime, int], list[Next]]] = {
+    "poll_source": poll_source,
+    "fetch_report": fetch_report,
+    "parse_snapshot": parse_snapshot,
+    "evaluate": evaluate,
+    "plan_notices": plan_notices,
+    "deliver": deliver,
+}
+
+
+def run_step(rt: Runtime, step: str, arg: int) -> list[Next]:
+    return STEP_FUNCTIONS[step](rt, arg)
+
+
+def record_health(rt: Runtime, component: str, ok: bool, message: str = "") -> None:
+    with session_scope(rt.db_url) as session:
+        row = session.get(Health, component) or Health(component=component)
+        row.ok, row.message, row.checked_at = ok, message, utcnow()
+        session.add(row)
+        session.commit()
+
+
+def refresh_roster(rt: Runtime) -> bool:
+    """Re-read the agencies file into the tables; a broken file keeps the last good roster."""
+    try:
+        roster = load_roster(rt.settings.agencies_file)
+    except AgencyFileError as exc:
+        log.error("agencies file has errors, keeping the previous roster:\n%s", exc)
+        record_health(rt, "agencies", False, str(exc))
+        return False
+    with session_scope(rt.db_url) as session:
+        result = sync_roster(session, roster)
+    record_health(rt, "agencies", True, f"{result.agencies} agencies, {result.sources} sources")
+    return True
+
+
+def check_rules(rt: Runtime) -> bool:
+    try:
+        ruleset = rt.rules.current()
+    except RulesUnavailable as exc:
+        record_health(rt, "rules", False, str(exc))
+        return False
+    ok = not rt.rules.error
+    record_health(rt, "rules", ok, rt.rules.error or f"{len(ruleset.rules)} rules, version {ruleset.version}")
+    return ok
+
+
+def due_sources(rt: Runtime, *, all_sources: bool = False) -> list[Next]:
+    """Sources whose next poll time has come (all active ones with all_sources); claims them for
+    the interval so a second poll_due in the meantime does not enqueue them again."""
+    now = utcnow()
+    with session_scope(rt.db_url) as session:
+        query = select(Source).where(Source.active == True)  # noqa: E712
+        if not all_sources:
+            query = query.where((Source.next_poll_at == None) | (Source.next_poll_at <= now))  # noqa: E711
+        sources = list(session.exec(query.order_by(Source.id)))
+        for source in sources:
+            source.next_poll_at = now + timedelta(minutes=rt.settings.poll_interval_minutes)
+            session.add(source)
+        session.commit()
+        return [Next("poll_source", s.id) for s in sources]

@@ -1,0 +1,77 @@
+"""Step evaluate: a parsed snapshot + the current ruleset → Evaluation and Findings.
+
+Keyed by (snapshot, ruleset version): the same document under the same rules is scored
+once; new rules score it again. Passes are not stored, only what is not a pass.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from documents.report import ParsedReport
+from models import Agency, Evaluation, Finding, Report, Snapshot
+from models.db import session_scope
+from worker.runtime import Runtime
+from worker.steps import Next
+
+
+def publication_date(report: Report, parsed: dict) -> date | None:
+    """The listing's date first (what the portal shows), then the date the page itself states."""
+    if report.published_on:
+        return report.published_on
+    stated = (parsed.get("meta") or {}).get("published")
+    try:
+        return date.fromisoformat(stated) if stated else None
+    except ValueError:
+        return None
+
+
+def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
+    from rules import Context
+    from rules import evaluate as run_rules
+
+    ruleset = rt.rules.current()
+    with session_scope(rt.db_url) as session:
+        snapshot = session.get(Snapshot, snapshot_id)
+        if snapshot is None or snapshot.parse_status != "parsed":
+            return []
+        existing = session.exec(select(Evaluation).where(Evaluation.snapshot_id == snapshot.id,
+                                                         Evaluation.ruleset_version == ruleset.version)).first()
+        if existing:
+            return [Next("plan_notices", existing.id)]
+        report = session.get(Report, snapshot.report_id)
+        agency = session.get(Agency, report.agency_id)
+        parsed = ParsedReport.from_json(snapshot.parsed)
+        year = report.year or parsed.meta.get("year")
+        if report.published_on is None and parsed.meta.get("published"):
+            report.published_on = publication_date(report, snapshot.parsed)
+            session.add(report)
+        ctx = Context(agency_name=agency.name, agency_level=agency.level, year=year,
+                      published_on=publication_date(report, snapshot.parsed), deadline_override=agency.deadline)
+        result = run_rules(ruleset, parsed, ctx)
+        failed = [o for o in result.outcomes if o.status == "fail"]
+        unsure = [o for o in result.outcomes if o.status == "not_evaluated"]
+        evaluation = Evaluation(snapshot_id=snapshot.id, ruleset_version=ruleset.version, score=result.score,
+                                grade=result.grade, failed=len(failed), not_evaluated=len(unsure))
+        session.add(evaluation)
+        session.flush()
+        for outcome in failed + unsure:
+            session.add(Finding(evaluation_id=evaluation.id, rule_id=outcome.rule_id, subject=outcome.subject,
+                                status=outcome.status, severity=outcome.severity, title=outcome.title,
+                                message=outcome.message, evidence=_jsonable(outcome.evidence),
+                                basis=_jsonable(outcome.basis)))
+        session.commit()
+        return [Next("plan_notices", evaluation.id)]
+
+
+def _jsonable(value):
+    """Evidence may hold dates and tuples; the JSON column wants plain data."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,97 @@
+"""Where every agency stands: the rows behind `nianbao status` (and later the dashboard)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from models import Agency, Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
+from worker.planning import expected_year
+
+
+@dataclass
+class AgencyStatus:
+    slug: str
+    name: str
+    level: str
+    year: int
+    report: str  # title of the report for that year, or ""
+    report_url: str
+    published_on: str | None
+    score: int | None
+    grade: str | None
+    open_errors: int
+    open_warnings: int
+    open_other: int
+    deadline: str
+    state: str  # published | late | pending | missing | unreachable | unreadable | not_scored
+    detail: str  # why, in a few words
+    fetch: str  # ok | failed: reason | new
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
+    from rules import report_deadline
+
+    year = expected_year(today)
+    rows = []
+    for agency in session.exec(select(Agency).where(Agency.active == True).order_by(Agency.slug)):  # noqa: E712
+        deadline = report_deadline(agency.level, year, agency.deadline)
+        sources = list(session.exec(select(Source).where(Source.agency_id == agency.id, Source.active == True)))  # noqa: E712
+        failed = [s for s in sources if s.status == "failed"]
+        fetch = "; ".join(f"failed: {s.status_reason}" for s in failed) or (
+            "new" if any(s.status == "new" for s in sources) else "ok")
+        report = session.exec(select(Report).where(Report.agency_id == agency.id, Report.year == year)
+                              .order_by(Report.id.desc())).first()
+        opened = dict(session.exec(select(Deficiency.severity, func.count()).where(
+            Deficiency.agency_id == agency.id, Deficiency.year == year, Deficiency.state == "open")
+            .group_by(Deficiency.severity)).all())
+        score = grade = None
+        detail = ""
+        if report is None:
+            if sources and len(failed) == len(sources):
+                state, detail = "unreachable", "every source failed"
+            elif today <= deadline:
+                state = "pending"
+            else:
+                state, detail = "missing", f"{(today - deadline).days} days past the deadline"
+        else:
+            snapshot = session.get(Snapshot, report.latest_snapshot_id) if report.latest_snapshot_id else None
+            evaluation = None
+            if snapshot is not None:
+                evaluation = session.exec(select(Evaluation).where(Evaluation.snapshot_id == snapshot.id)
+                                          .order_by(Evaluation.id.desc())).first()
+            if report.published_on and report.published_on > deadline:
+                state, detail = "late", f"{(report.published_on - deadline).days} days late"
+            else:
+                state = "published"
+            if snapshot is None:
+                state, detail = "not_fetched", report.status_reason or "not fetched yet"
+            elif snapshot.parse_status != "parsed":
+                state, detail = "unreadable", f"{snapshot.parse_status}: {snapshot.parse_error}"
+            elif evaluation is None:
+                state, detail = "not_scored", "no valid rules to score with"
+            else:
+                score, grade = evaluation.score, evaluation.grade
+        rows.append(AgencyStatus(
+            slug=agency.slug, name=agency.name, level=agency.level, year=year,
+            report=(report.title if report else ""), report_url=(report.url if report else ""),
+            published_on=report.published_on.isoformat() if report and report.published_on else None,
+            score=score, grade=grade, open_errors=opened.get("error", 0), open_warnings=opened.get("warning", 0),
+            open_other=sum(v for k, v in opened.items() if k not in ("error", "warning")),
+            deadline=deadline.isoformat(), state=state, detail=detail, fetch=fetch))
+    return rows
+
+
+def health(session: Session) -> list[dict]:
+    return [{"component": h.component, "ok": h.ok, "message": h.message, "checked_at": h.checked_at.isoformat()}
+            for h in session.exec(select(Health).order_by(Health.component))]
+
+
+def notice_counts(session: Session) -> dict[str, int]:
+    return dict(session.exec(select(Notice.status, func.count()).group_by(Notice.status)).all())

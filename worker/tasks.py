@@ -1,0 +1,84 @@
+"""Celery tasks: thin wrappers that run one step and enqueue the steps it returns.
+
+Only transient errors are retried, with exponential backoff and jitter: a site that is
+down, an endpoint refusing, or a unique-key race with another worker (the retry then
+finds the row the other worker wrote).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from worker import pipeline
+from worker.celery_app import app
+from worker.delivery import pending_notices
+from worker.errors import TransientError
+from worker.planning import check_deadlines as plan_deadlines
+from worker.runtime import get_runtime
+from worker.steps import Next
+
+log = logging.getLogger(__name__)
+RETRY = dict(autoretry_for=(TransientError, IntegrityError, OperationalError), retry_backoff=15,
+             retry_backoff_max=3600, retry_jitter=True, max_retries=10)
+
+
+def enqueue(steps: list[Next]) -> None:
+    for step in steps:
+        app.send_task(f"nianbao.{step.step}", args=[step.arg])
+
+
+def _run(step: str, arg: int) -> None:
+    enqueue(pipeline.run_step(get_runtime(), step, arg))
+
+
+@app.task(name="nianbao.poll_source", **RETRY)
+def poll_source(source_id: int) -> None:
+    _run("poll_source", source_id)
+
+
+@app.task(name="nianbao.fetch_report", **RETRY)
+def fetch_report(report_id: int) -> None:
+    _run("fetch_report", report_id)
+
+
+@app.task(name="nianbao.parse_snapshot", **RETRY)
+def parse_snapshot(snapshot_id: int) -> None:
+    _run("parse_snapshot", snapshot_id)
+
+
+@app.task(name="nianbao.evaluate", **RETRY)
+def evaluate(snapshot_id: int) -> None:
+    # A broken rule file is recorded for `status`; scoring goes on with the last good rules, and
+    # with none at all RulesUnavailable leaves the snapshot unscored (not retried: an admin must act).
+    pipeline.check_rules(get_runtime())
+    _run("evaluate", snapshot_id)
+
+
+@app.task(name="nianbao.plan_notices", **RETRY)
+def plan_notices(evaluation_id: int) -> None:
+    _run("plan_notices", evaluation_id)
+
+
+@app.task(name="nianbao.deliver", **RETRY)
+def deliver(notice_id: int) -> None:
+    _run("deliver", notice_id)
+
+
+@app.task(name="nianbao.poll_due")
+def poll_due() -> None:
+    """Beat: re-read the agencies file, then poll every source that is due."""
+    rt = get_runtime()
+    pipeline.refresh_roster(rt)
+    enqueue(pipeline.due_sources(rt))
+
+
+@app.task(name="nianbao.check_deadlines", **RETRY)
+def check_deadlines() -> None:
+    enqueue(plan_deadlines(get_runtime()))
+
+
+@app.task(name="nianbao.deliver_pending")
+def deliver_pending() -> None:
+    enqueue(pending_notices(get_runtime()))
