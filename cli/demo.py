@@ -82,5 +82,7 @@ def run_demo(console: Console, *, fresh: bool = True) -> int:
                   f"written to {outbox}/ :")
     for path in files:
         console.print(f"  {path.relative_to(outbox)}")
-    console.print(f"cycle took {report.seconds:.1f}s. Read a notice: cat {files[0] if files else outbox}")
+    agency_notices = [f for f in files if f.parent.name != "office"]
+    example = agency_notices[0] if agency_notices else (files[0] if files else outbox)
+    console.print(f"cycle took {report.seconds:.1f}s. Read a notice: cat {example}")
     return 0

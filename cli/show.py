@@ -16,15 +16,15 @@ STATE_CN = {"published": "已按期公布", "late": "逾期公布", "pending": "
 
 def status_table(rows, year: int | None = None) -> Table:
     table = Table(title=f"{year}年度报告 · 各单位状态" if year else "各单位状态", show_lines=False)
-    for col in ("单位", "级别", "最新报告", "发布日期", "评分", "未整改问题", "截止日期", "状态"):
+    for col in ("单位", "级别", "截止", "发布", "评分", "未整改（错/警/提）", "状态"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        open_issues = f"错误{r.open_errors} 警示{r.open_warnings}" + (f" 提示{r.open_other}" if r.open_other else "")
-        state = STATE_CN.get(r.state, r.state) + (f"（{escape(r.detail)}）" if r.detail else "")
+        open_issues = f"{r.open_errors} / {r.open_warnings} / {r.open_other}"
+        state = STATE_CN.get(r.state, r.state) + (f"\n[dim]{escape(r.detail)}[/dim]" if r.detail else "")
         table.add_row(
             f"{escape(r.name)}\n[dim]{r.slug}[/dim]", "政府" if r.level == "government" else "部门",
-            escape(r.report or "—"), r.published_on or "—",
-            f"{r.score}（{r.grade}）" if r.score is not None else "—", open_issues, r.deadline,
+            r.deadline[5:], r.published_on or "—",
+            f"{r.score} {r.grade}" if r.score is not None else "—", open_issues,
             f"[{STATE_STYLE.get(r.state, 'white')}]{state}[/]")
     return table
 

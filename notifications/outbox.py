@@ -29,7 +29,7 @@ def _write(body: str, title: str, notify_type, meta, *args, **kwargs) -> bool:
     name = UNSAFE.sub("_", meta.get("host") or "default")[:60] or "default"
     folder = _state["dir"] / name
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    path = folder / f"{stamp}-{UNSAFE.sub('_', title)[:40]}.txt"
-    path.write_text(f"{title}\n{'=' * 40}\n{body}", encoding="utf-8")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
+    path = folder / f"{stamp}-{UNSAFE.sub('_', title).strip('_')[:16]}.txt"
+    path.write_text(f"{title}\n{'=' * 40}\n{body.rstrip()}\n", encoding="utf-8")
     return True

@@ -17,6 +17,10 @@ from notifications.dates import cn_date
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 SEVERITY_CN = {"error": "错误", "warning": "警示", "info": "提示"}
+# How firmly a basis stands (domain.md §0): only VERIFIED text is cited bare; an identity implied by
+# the table layout is worded as an internal inconsistency, not as a quoted requirement.
+BASIS_NOTE = {"VERIFIED": "", "IMPLIED": "（据表格勾稽关系推定）", "CORROBORATED": "（据通行格式）",
+              "UNVERIFIED": "（仅供参考）"}
 
 
 def _environment(directory: Path) -> Environment:
@@ -30,6 +34,7 @@ def _environment(directory: Path) -> Environment:
     )
     env.filters["cn_date"] = cn_date
     env.filters["severity_cn"] = lambda s: SEVERITY_CN.get(s, s)
+    env.filters["basis_note"] = lambda s: BASIS_NOTE.get(s or "VERIFIED", "")
     return env
 
 

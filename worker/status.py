@@ -28,7 +28,7 @@ class AgencyStatus:
     open_other: int
     deadline: str
     state: str  # published | late | pending | missing | unreachable | unreadable | not_scored
-    detail: str  # why, in a few words
+    detail: str  # why, in a few words (Chinese: it is shown to the office)
     fetch: str  # ok | failed: reason | new
 
     def as_dict(self) -> dict:
@@ -55,11 +55,11 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
         detail = ""
         if report is None:
             if sources and len(failed) == len(sources):
-                state, detail = "unreachable", "every source failed"
+                state, detail = "unreachable", "全部来源抓取失败"
             elif today <= deadline:
                 state = "pending"
             else:
-                state, detail = "missing", f"{(today - deadline).days} days past the deadline"
+                state, detail = "missing", f"已过截止日期{(today - deadline).days}天"
         else:
             snapshot = session.get(Snapshot, report.latest_snapshot_id) if report.latest_snapshot_id else None
             evaluation = None
@@ -67,15 +67,15 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
                 evaluation = session.exec(select(Evaluation).where(Evaluation.snapshot_id == snapshot.id)
                                           .order_by(Evaluation.id.desc())).first()
             if report.published_on and report.published_on > deadline:
-                state, detail = "late", f"{(report.published_on - deadline).days} days late"
+                state, detail = "late", f"晚{(report.published_on - deadline).days}天"
             else:
                 state = "published"
             if snapshot is None:
-                state, detail = "not_fetched", report.status_reason or "not fetched yet"
+                state, detail = "not_fetched", report.status_reason or "尚未抓取"
             elif snapshot.parse_status != "parsed":
                 state, detail = "unreadable", f"{snapshot.parse_status}: {snapshot.parse_error}"
             elif evaluation is None:
-                state, detail = "not_scored", "no valid rules to score with"
+                state, detail = "not_scored", "没有可用的规则"
             else:
                 score, grade = evaluation.score, evaluation.grade
         rows.append(AgencyStatus(

@@ -1,0 +1,74 @@
+"""The `nianbao` command as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def nianbao(*args, cwd=REPO, env=None):
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_parse_json_of_the_real_pingqiao_report(shared_fixtures):
+    run = nianbao("parse", str(shared_fixtures / "000_0408e1d58f05bafb.txt"), "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["meta"]["year"] == 2021 and data["meta"]["template"] == "2021"
+    assert data["fields"]["apply.new.total"] == 18 and data["fields"]["review.corrected"] == 1
+    assert data["narrative"]["requests_received"]["value"] == 18
+    assert any(p["kind"] == "column_count" for p in data["problems"])
+
+
+def test_score_json_of_the_real_pingqiao_report(shared_fixtures):
+    run = nianbao("score", str(shared_fixtures / "000_0408e1d58f05bafb.txt"), "--level", "government",
+                  "--published", "2022-01-20", "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    failed = {o["rule_id"] for o in data["outcomes"] if o["status"] == "fail"}
+    # Section 六 is empty, 工作考核/社会评议/责任追究 are not reported, and 以以会代训 is a typo.
+    assert {"STR-01", "TXT-03", "TXT-11"} <= failed and "ARI-01" not in failed
+    assert data["score"] < 100
+
+
+def test_parse_refuses_a_page_that_is_not_a_report(tmp_path):
+    page = tmp_path / "news.html"
+    page.write_text("<html><body><h1>关于开展植树活动的通知</h1><p>各单位：请参加。</p></body></html>", encoding="utf-8")
+    run = nianbao("parse", str(page))
+    assert run.returncode == 1 and "not_a_report" in run.stderr
+
+
+def test_demo_shows_every_agency_and_the_notices(tmp_path):
+    run = nianbao("demo", cwd=tmp_path, env={"COLUMNS": "160"})  # var/demo is created where the user stands
+    assert run.returncode == 0, run.stderr
+    for name in ("青河区人民政府", "松林县人民政府", "青河区发展和改革局", "松林县教育局", "青河区生态环境局",
+                 "松林县卫生健康委员会"):
+        assert name in run.stdout
+    assert "8 notices (sent 8)" in run.stdout
+    notices = list((tmp_path / "var/demo/outbox").rglob("*.txt"))
+    assert len(notices) == 8
+    fgj = next((tmp_path / "var/demo/outbox/qinghe-fgj").glob("*.txt")).read_text(encoding="utf-8")
+    assert "ARI-01" in fgj and "自然人" in fgj
+
+
+def test_status_json_and_rules_commands(tmp_path):
+    env = {"NIANBAO_HOME": str(tmp_path), "NIANBAO_AGENCIES_FILE": str(tmp_path / "none.yaml")}
+    run = nianbao("status", "--json", env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["agencies"] == []
+    assert nianbao("rules", "check").returncode == 0
+    test_run = nianbao("rules", "test")
+    assert test_run.returncode == 0 and "all rule tests passed" in test_run.stdout
+    broken = tmp_path / "rules"
+    broken.mkdir()
+    (broken / "r.yaml").write_text("- id: X-01\n  titel: 测试\n", encoding="utf-8")
+    check = nianbao("rules", "check", str(broken))
+    assert check.returncode == 1 and "r.yaml:2" in check.stderr
+
+
+def test_invalid_setting_stops_at_start_with_its_name():
+    run = nianbao("status", env={"NIANBAO_DATABASE_URL": "mysql://x"})
+    assert run.returncode == 2 and "NIANBAO_DATABASE_URL" in run.stderr
