@@ -52,6 +52,9 @@ def run_demo(console: Console, *, fresh: bool = True) -> int:
     from worker.status import agency_statuses, notice_counts
     from cli.show import status_table
 
+    if not (EXAMPLES / "agencies.yaml").is_file():
+        console.print(f"[red]the demo portals are not here ({EXAMPLES}): run the demo from a source checkout[/red]")
+        return 2
     home = Path("var/demo").resolve()
     if fresh and home.exists():
         shutil.rmtree(home)

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import re
 
-from .cells import display_label, norm_label
-from .rows import TableRow, fit
-from .tables_common import Sink
+from documents.cells import display_label, norm_label
+from documents.rows import TableRow, fit
+from documents.tables_common import Sink
 
 # (pattern on the normalised header, column key, template it belongs to or None for both)
 _COLUMNS = [

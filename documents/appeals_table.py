@@ -11,9 +11,9 @@ This module must not read prose; narrative.py reads "没有行政诉讼" and the
 
 from __future__ import annotations
 
-from .cells import Value, display_label, norm_label
-from .rows import TableRow, fit
-from .tables_common import Sink
+from documents.cells import Value, display_label, norm_label
+from documents.rows import TableRow, fit
+from documents.tables_common import Sink
 
 PARTS = ("upheld", "corrected", "other", "pending", "total")
 PART_LABELS = ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")

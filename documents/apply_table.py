@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from .cells import Value, display_label, norm_label
-from .report import APPLICANT_COLUMNS
-from .rows import TableRow, fit
-from .tables_common import Sink
+from documents.cells import Value, display_label, norm_label
+from documents.report import APPLICANT_COLUMNS
+from documents.rows import TableRow, fit
+from documents.tables_common import Sink
 
 COLUMN_LABELS = ("自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .encoding import nfkc
+from documents.encoding import nfkc
 
 _BLANKS = {"", "—", "——", "–", "-", "--", "/", "\\", "无", "空", "n/a", "na", "null", "none", "×", "*", "…", "..."}
 _NUMBER = re.compile(r"^([-+]?)(\d+(?:\.\d+)?)(万元|元|件|个|条|项|起|次|宗|人次|%)?$")

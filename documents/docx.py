@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import re
 
-from .errors import DocumentError
-from .layout import Cell, Layout
+from documents.errors import DocumentError
+from documents.layout import Cell, Layout
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 

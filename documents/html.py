@@ -15,7 +15,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .layout import Cell, Layout
+from documents.layout import Cell, Layout
 
 _SKIP = {"script", "style", "noscript", "template", "head", "iframe", "svg", "select", "option",
          "button", "input", "textarea", "object", "embed", "video", "audio", "canvas", "-comment"}

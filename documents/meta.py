@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .encoding import nfkc
+from documents.encoding import nfkc
 
 _TITLE_PREFIX = re.compile(r"^(?:标题|名称|题目|文章标题|信息名称)\s*[:：]?\s*")
 _DATE = r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})"

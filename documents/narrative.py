@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .encoding import nfkc
+from documents.encoding import nfkc
 
 _CN = "零〇一二两三四五六七八九十百千"
 _NUM = rf"(?<![\d.])(\d+|[{_CN}]+)"

@@ -10,9 +10,9 @@ This module must not map anything to report keys.
 
 from __future__ import annotations
 
-from .errors import DocumentError, NeedsOCR
-from .layout import Layout
-from .text import text_to_layout
+from documents.errors import DocumentError, NeedsOCR
+from documents.layout import Layout
+from documents.text import text_to_layout
 
 
 def pdf_to_layout(data: bytes) -> Layout:

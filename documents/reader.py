@@ -14,18 +14,18 @@ from __future__ import annotations
 import io
 import zipfile
 
-from .docx import docx_to_layout
-from .encoding import decode_bytes
-from .errors import NotAReport, UnsupportedFormat
-from .html import html_to_layout, looks_like_html
-from .layout import Layout
-from .meta import agency_of, find_title, published_of, template_of, year_of
-from .narrative import read_narrative
-from .pdf import pdf_to_layout
-from .report import ParsedReport
-from .sections import find_sections
-from .tables import read_tables
-from .text import text_to_layout
+from documents.docx import docx_to_layout
+from documents.encoding import decode_bytes
+from documents.errors import NotAReport, UnsupportedFormat
+from documents.html import html_to_layout, looks_like_html
+from documents.layout import Layout
+from documents.meta import agency_of, find_title, published_of, template_of, year_of
+from documents.narrative import read_narrative
+from documents.pdf import pdf_to_layout
+from documents.report import ParsedReport
+from documents.sections import find_sections
+from documents.tables import read_tables
+from documents.text import text_to_layout
 
 _IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 _UNSUPPORTED_TYPES = ("msword", "wps", "ms-excel", "ms-powerpoint", "image/", "zip", "rar", "7z", "octet-stream")

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from .cells import Value, read_cell
-from .layout import Cell, Row
+from documents.cells import Value, read_cell
+from documents.layout import Cell, Row
 
 # A label line that starts with numbering starts a new label; an unnumbered line right
 # after a label continues it (a wrapped label).

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from .encoding import nfkc
-from .report import SECTION_KEYS, Section
+from documents.encoding import nfkc
+from documents.report import SECTION_KEYS, Section
 
 _ORDER = list(SECTION_KEYS)
 _NUMERALS = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}

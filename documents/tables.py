@@ -14,15 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .active_table import read_active
-from .apply_table import read_apply
-from .appeals_table import read_appeals
-from .encoding import nfkc
-from .layout import Layout, Row
-from .report import Section
-from .rows import TableRow, assemble
-from .sections import regions
-from .tables_common import Sink
+from documents.active_table import read_active
+from documents.apply_table import read_apply
+from documents.appeals_table import read_appeals
+from documents.encoding import nfkc
+from documents.layout import Layout, Row
+from documents.report import Section
+from documents.rows import TableRow, assemble
+from documents.sections import regions
+from documents.tables_common import Sink
 
 _KINDS = {
     "requests": re.compile(r"本年新收|予以公开|上年结转"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .rows import Fit
+from documents.rows import Fit
 
 
 @dataclass

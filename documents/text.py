@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .layout import Cell, Layout
+from documents.layout import Cell, Layout
 
 # A number as written in a cell, with optional unit or blank marker. Kept loose on purpose:
 # cells.py decides what the token means; here we only need "is this a value token".

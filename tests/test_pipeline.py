@@ -172,3 +172,38 @@ def _report_file(rt, slug):
         report = session.exec(select(Report).join(Source, Report.source_id == Source.id)
                               .where(Report.year == 2025, Source.url.contains(f"/{slug}/"))).first()
     return rt.portals.root / report.url.split(rt.portals.base + "/", 1)[1]
+
+
+def test_a_broken_rule_file_is_reported_and_the_last_good_rules_keep_working(rt, tmp_path):
+    from rules import LIBRARY
+
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(LIBRARY, rules_dir)
+    rt.rules.directory = rules_dir
+    run_cycle(rt)
+    with session_scope(rt.db_url) as session:
+        version = session.exec(select(Evaluation)).first().ruleset_version
+    (rules_dir / "structure.yaml").write_text("- id: STR-01\n  severty: error\n", encoding="utf-8")
+    corrected = EXAMPLES / "corrected" / "qinghe-fgj" / "nb2025.html"
+    shutil.copyfile(corrected, next((rt.portals.root / "qinghe-fgj").rglob("nb2025.html")))
+    run_cycle(rt)
+    with session_scope(rt.db_url) as session:
+        health = session.get(Health, "rules")
+        assert not health.ok and "structure.yaml:2" in health.message and "severity" in health.message
+        assert {e.ruleset_version for e in session.exec(select(Evaluation))} == {version}
+    assert statuses(rt)["qinghe-fgj"].open_errors == 0  # the correction was still scored
+
+
+def test_with_no_valid_rules_reports_stay_unscored_and_say_why(rt, tmp_path):
+    rules_dir = tmp_path / "empty-rules"
+    rules_dir.mkdir()
+    (rules_dir / "bad.yaml").write_text("- id: [\n", encoding="utf-8")
+    rt.rules.directory = rules_dir
+    report = run_cycle(rt)
+    assert report.errors and "bad.yaml" in report.errors[0]
+    states = statuses(rt)
+    assert states["songlin-xian"].state == "not_scored"
+    with session_scope(rt.db_url) as session:
+        # Only the missing report is known for sure: its two notices, nothing about unscored reports.
+        assert sorted(n.dedup_key.split(":")[0] for n in session.exec(select(Notice))) == ["alert", "missing"]
+        assert not session.get(Health, "rules").ok
