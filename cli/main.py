@@ -12,28 +12,24 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from cli.common import read_report_file, settings_or_exit
+from cli.rules_cmd import rules_app, score
 from cli.show import print_parsed, status_table
 
 app = typer.Typer(help="nianbao — compliance monitor for 政府信息公开工作年度报告.", no_args_is_help=True,
                   pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
 agencies_app = typer.Typer(help="Check the agencies file.", no_args_is_help=True)
-rules_app = typer.Typer(help="Check and test rule files.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(agencies_app, name="agencies")
-app.add_typer(rules_app, name="rules")
 app.add_typer(db_app, name="db")
+app.add_typer(rules_app, name="rules")
+app.command()(score)
 console = Console()
 err = Console(stderr=True)
 
 
 def _settings():
-    from config.settings import SettingsError, get_settings
-
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+    return settings_or_exit()
 
 
 def _runtime():
@@ -43,20 +39,6 @@ def _runtime():
     settings = _settings()
     migrate(settings.db_url)
     return get_runtime()
-
-
-def _read_file(path: Path):
-    from documents.errors import DocumentError
-    from documents.reader import read_document
-
-    try:
-        return read_document(path.read_bytes(), name=path.name)
-    except FileNotFoundError:
-        err.print(f"[red]{path}: no such file[/red]")
-        raise typer.Exit(2)
-    except DocumentError as exc:
-        err.print(f"[red]{path}: {exc.status}: {exc.reason}[/red]")
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -147,46 +129,11 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
 @app.command()
 def parse(file: Path, as_json: bool = typer.Option(False, "--json", help="Print the report-fields JSON.")):
     """Read one report file (HTML, text, PDF, DOCX) into the canonical fields."""
-    report = _read_file(file)
+    report = read_report_file(file)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         print_parsed(console, report.to_json())
-
-
-@app.command()
-def score(file: Path,
-          level: str = typer.Option("government", help="Agency level: government | department."),
-          published: Optional[str] = typer.Option(None, help="Publication date YYYY-MM-DD (deadline rule)."),
-          as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """Parse one report file and evaluate the rules on it."""
-    from rules import Context, RuleFileError, evaluate, load_ruleset
-
-    if level not in ("government", "department"):
-        err.print("[red]--level must be government or department[/red]")
-        raise typer.Exit(2)
-    report = _read_file(file)
-    try:
-        ruleset = load_ruleset(_settings().rules_dir)
-    except RuleFileError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1)
-    pub = date.fromisoformat(published) if published else None
-    ctx = Context(agency_name=report.meta.get("agency") or file.stem, agency_level=level,
-                  year=report.meta.get("year") or 0, published_on=pub)
-    result = evaluate(ruleset, report, ctx)
-    outcomes = [o for o in result.outcomes if o.status != "pass"]
-    if as_json:
-        print(json.dumps({"ruleset": ruleset.version, "score": result.score, "grade": result.grade,
-                          "outcomes": [{"rule_id": o.rule_id, "subject": o.subject, "status": o.status,
-                                        "severity": o.severity, "title": o.title, "message": o.message,
-                                        "evidence": o.evidence} for o in outcomes]},
-                         ensure_ascii=False, indent=2, default=str))
-        return
-    console.print(f"评分 {result.score}（{result.grade}），规则版本 {ruleset.version}")
-    for o in outcomes:
-        colour = "red" if o.status == "fail" else "yellow"
-        console.print(f"[{colour}]{o.status}[/] {o.rule_id} {o.subject} {o.title}：{o.message}")
 
 
 @agencies_app.command("check")
@@ -205,35 +152,6 @@ def agencies_check(file: Path):
     console.print(f"[green]ok[/green]: {roster.office_name}; {len(roster.agencies)} agencies "
                   f"({levels.count('government')} governments, {levels.count('department')} departments), "
                   f"{sum(len(a.sources) for a in roster.agencies)} sources")
-
-
-@rules_app.command("check")
-def rules_check(path: Optional[Path] = typer.Argument(None, help="Rules directory or file (default: NIANBAO_RULES_DIR).")):
-    """Validate rule files: every problem with file:line and a fix."""
-    from rules import RuleFileError, load_ruleset
-
-    path = path or _settings().rules_dir
-    try:
-        ruleset = load_ruleset(path)
-    except RuleFileError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1)
-    console.print(f"[green]ok[/green]: {len(ruleset.rules)} rules in {path}, version {ruleset.version}")
-
-
-@rules_app.command("test")
-def rules_test(path: Optional[Path] = typer.Argument(None, help="Rules directory (default: NIANBAO_RULES_DIR)."),
-               tests: Optional[Path] = typer.Option(None, help="Test cases directory (default: <rules>/tests).")):
-    """Run the rules' test cases (data files of reports and expected outcomes)."""
-    from rules.ruletests import run_rule_tests
-
-    path = path or _settings().rules_dir
-    failures = run_rule_tests(path, tests or Path(path) / "tests")
-    for failure in failures:
-        err.print(f"[red]FAIL[/red] {failure}")
-    if failures:
-        raise typer.Exit(1)
-    console.print("[green]all rule tests passed[/green]")
 
 
 @db_app.command("upgrade")

@@ -67,4 +67,4 @@ def migrate(url: str) -> None:
     with engine.begin() as conn:
         cfg = alembic_config(url)
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")  # parallel branches of migrations are fine until merged

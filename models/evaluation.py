@@ -39,3 +39,4 @@ class Finding(SQLModel, table=True):
     message: str
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     basis: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    points: float = 0  # what this finding cost the score: the points lost add up to 100 - score

@@ -33,7 +33,6 @@ class CycleReport:
 
 
 def drain(rt: Runtime, queue: deque[Next], report: CycleReport, progress: Progress | None = None) -> None:
-    done = 0
     while queue:
         step = queue.popleft()
         try:
@@ -43,8 +42,8 @@ def drain(rt: Runtime, queue: deque[Next], report: CycleReport, progress: Progre
         except RulesUnavailable as exc:
             report.errors.append(f"{step.step}({step.arg}): {exc}")
         report.steps[step.step] += 1
-        done += 1
-        if progress:
+        if progress:  # counted over the whole cycle, not this drain
+            done = sum(report.steps.values())
             progress(step.step, done, done + len(queue))
 
 

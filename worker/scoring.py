@@ -57,8 +57,11 @@ def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
                                 grade=result.grade, failed=len(failed), not_evaluated=len(unsure))
         session.add(evaluation)
         session.flush()
+        lost: dict[tuple[str, str], float] = {}
+        for rule_id, subject, points in result.lost:
+            lost[(rule_id, subject)] = lost.get((rule_id, subject), 0) + points
         for outcome in failed + unsure:
-            session.add(Finding(evaluation_id=evaluation.id, rule_id=outcome.rule_id, subject=outcome.subject,
+            session.add(Finding(points=lost.get((outcome.rule_id, outcome.subject), 0),evaluation_id=evaluation.id, rule_id=outcome.rule_id, subject=outcome.subject,
                                 status=outcome.status, severity=outcome.severity, title=outcome.title,
                                 message=outcome.message, evidence=_jsonable(outcome.evidence),
                                 basis=_jsonable(outcome.basis)))
