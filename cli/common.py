@@ -19,13 +19,29 @@ def settings_or_exit():
 
 def read_report_file(path: Path):
     from documents.errors import DocumentError
-    from documents.reader import read_document
+    from documents.reader import read_path
 
     try:
-        return read_document(path.read_bytes(), name=path.name)
+        return read_path(path)  # stops reading at documents.reader.DEFAULT_MAX_BYTES
     except FileNotFoundError:
         typer.echo(f"{path}: no such file", err=True)
+        raise typer.Exit(2)
+    except IsADirectoryError:
+        typer.echo(f"{path}: is a directory", err=True)
         raise typer.Exit(2)
     except DocumentError as exc:
         typer.echo(f"{path}: {exc.status}: {exc.reason}", err=True)
         raise typer.Exit(1)
+
+
+def date_option(value: str | None, option: str):
+    """A YYYY-MM-DD command-line value as a date (None when not given); a clear exit otherwise."""
+    from datetime import date
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"{option} {value!r} is not a date: write YYYY-MM-DD", err=True)
+        raise typer.Exit(2)

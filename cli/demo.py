@@ -80,12 +80,12 @@ def run_demo(console: Console, *, fresh: bool = True) -> int:
         notices = notice_counts(session)
     console.print(status_table(rows, expected_year(rt.today())))
     outbox = settings.outbox
-    files = sorted(outbox.rglob("*.txt")) if outbox.exists() else []
+    files = sorted(p for p in outbox.rglob("*") if p.is_file()) if outbox.exists() else []
     console.print(f"{sum(notices.values())} notices ({', '.join(f'{k} {v}' for k, v in notices.items())}), "
                   f"written to {outbox}/ :")
     for path in files:
         console.print(f"  {path.relative_to(outbox)}")
-    agency_notices = [f for f in files if f.parent.name != "office"]
+    agency_notices = [f for f in files if f.parent.name not in ("office", "admins") and f.suffix == ".txt"]
     example = agency_notices[0] if agency_notices else (files[0] if files else outbox)
     console.print(f"cycle took {report.seconds:.1f}s. Read a notice: cat {example}")
     return 0

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 
 from cli.common import read_report_file, settings_or_exit
-from cli.rules_cmd import rules_app, score
+from cli.ingest_cmd import ingest
+from cli.notices_cmd import digest, notices_app, silence
+from cli.rules_cmd import rescore, rules_app, score
 from cli.show import print_parsed, status_table
 
 app = typer.Typer(help="nianbao — compliance monitor for 政府信息公开工作年度报告.", no_args_is_help=True,
@@ -24,6 +24,11 @@ app.add_typer(agencies_app, name="agencies")
 app.add_typer(db_app, name="db")
 app.add_typer(rules_app, name="rules")
 app.command()(score)
+app.command()(ingest)
+app.command()(rescore)
+app.add_typer(notices_app, name="notices")
+app.command()(silence)
+app.command()(digest)
 console = Console()
 err = Console(stderr=True)
 

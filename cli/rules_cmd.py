@@ -1,17 +1,16 @@
-"""`nianbao rules …`: the admins' tools for rule files."""
+"""`nianbao rules check|test|diff`, `nianbao score` and `nianbao rescore`: the admins' tools for rules."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 from typing import Optional
-
-import json
-from datetime import date
 
 import typer
 from rich.console import Console
 
-from cli.common import read_report_file, settings_or_exit
+from cli.common import date_option, read_report_file, settings_or_exit
 
 rules_app = typer.Typer(help="Check and test rule files.", no_args_is_help=True)
 console = Console()
@@ -32,7 +31,9 @@ def rules_check(path: Optional[Path] = typer.Argument(None, help="Rules director
     except RuleFileError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1)
-    console.print(f"[green]ok[/green]: {len(ruleset.rules)} rules in {path}, version {ruleset.version}")
+    kinds = Counter(r.kind for r in ruleset.rules)
+    console.print(f"[green]ok[/green]: {len(ruleset.ids)} rules ({len(ruleset.rules)} with variants) in {path}, "
+                  f"version {ruleset.version}; kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
 
 
 @rules_app.command("test")
@@ -51,35 +52,134 @@ def rules_test(path: Optional[Path] = typer.Argument(None, help="Rules directory
 
 
 
+@rules_app.command("diff")
+def rules_diff(against: Path = typer.Option(..., "--against", help="The proposed rules directory."),
+               current: Optional[Path] = typer.Option(None, help="The current rules (default: NIANBAO_RULES_DIR)."),
+               latest_only: bool = typer.Option(False, "--latest-only", help="Only each report's current version."),
+               as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Score every stored report with the current and the proposed rules; show what would change."""
+    from rich.progress import Progress as Bar
+
+    from models.db import migrate
+    from rules import RuleFileError, load_ruleset
+    from worker.rulediff import diff_rulesets
+
+    settings = settings_or_exit()
+    try:
+        old, new = load_ruleset(current or settings.rules_dir), load_ruleset(against)
+    except RuleFileError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
+    migrate(settings.db_url)
+    with Bar(console=Console(stderr=True), transient=True, disable=as_json) as bar:
+        task = bar.add_task("scoring stored reports", total=None)
+        diff = diff_rulesets(settings.db_url, old, new, latest_only=latest_only,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    console.print(f"rules {diff.current_version} → {diff.proposed_version}: {diff.snapshots} stored reports scored, "
+                  f"{len(diff.changes)} would change")
+    for change in diff.changes:
+        delta = change.score_after - change.score_before
+        colour = "green" if delta > 0 else "red" if delta < 0 else "white"
+        console.print(f"[bold]{change.agency_name}[/] {change.year or '?'}年 (snapshot {change.snapshot_id}"
+                      f"{'' if change.latest else ', older version'}): "
+                      f"[{colour}]{change.score_before} → {change.score_after}[/] ({change.grade_before} → {change.grade_after})")
+        for f in change.appeared:
+            console.print(f"  [red]+ {f.rule_id} {f.subject}[/] {f.status}: {f.message}", soft_wrap=True)
+        for f in change.disappeared:
+            console.print(f"  [green]- {f.rule_id} {f.subject}[/] {f.status}: {f.message}", soft_wrap=True)
+    for rule_id, (up, down) in diff.by_rule().items():
+        console.print(f"{rule_id}: +{up} −{down}")
+    for error in diff.errors:
+        console.print(f"[yellow]{error}[/yellow]")
+
+
+def _outcome_json(o) -> dict:
+    return {"rule_id": o.rule_id, "subject": o.subject, "status": o.status, "severity": o.severity,
+            "title": o.title, "message": o.message, "evidence": o.evidence, "basis": o.basis}
+
+
 def score(file: Path,
           level: str = typer.Option("government", help="Agency level: government | department."),
           published: Optional[str] = typer.Option(None, help="Publication date YYYY-MM-DD (deadline rule)."),
+          previous: Optional[Path] = typer.Option(None, help="The same agency's report on the year before."),
+          rules: Optional[Path] = typer.Option(None, help="Rules directory (default: NIANBAO_RULES_DIR)."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """Parse one report file and evaluate the rules on it."""
+    """Parse one report file and evaluate the rules on it: score, grade, findings with evidence."""
     from rules import Context, RuleFileError, evaluate, load_ruleset
 
     if level not in ("government", "department"):
         typer.echo("--level must be government or department", err=True)
         raise typer.Exit(2)
+    pub = date_option(published, "--published")
     report = read_report_file(file)
+    last = read_report_file(previous) if previous else None
     try:
-        ruleset = load_ruleset(_rules_dir())
+        ruleset = load_ruleset(rules or _rules_dir())
     except RuleFileError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1)
-    pub = date.fromisoformat(published) if published else None
     ctx = Context(agency_name=report.meta.get("agency") or file.stem, agency_level=level,
-                  year=report.meta.get("year") or 0, published_on=pub)
+                  year=report.meta.get("year") or 0, published_on=pub, previous=last)
     result = evaluate(ruleset, report, ctx)
     outcomes = [o for o in result.outcomes if o.status != "pass"]
+    points = {}
+    for rule_id, subject, lost in result.lost:
+        points[(rule_id, subject)] = points.get((rule_id, subject), 0) + lost
     if as_json:
-        print(json.dumps({"ruleset": ruleset.version, "score": result.score, "grade": result.grade,
-                          "outcomes": [{"rule_id": o.rule_id, "subject": o.subject, "status": o.status,
-                                        "severity": o.severity, "title": o.title, "message": o.message,
-                                        "evidence": o.evidence} for o in outcomes]},
+        print(json.dumps({"file": str(file), "agency": ctx.agency_name, "level": level, "year": ctx.year,
+                          "ruleset": ruleset.version, "score": result.score, "grade": result.grade,
+                          "findings": [{**_outcome_json(o), "points": points.get(o.key, 0)} for o in outcomes]},
                          ensure_ascii=False, indent=2, default=str))
         return
-    console.print(f"评分 {result.score}（{result.grade}），规则版本 {ruleset.version}")
+    console.print(f"{ctx.agency_name} {ctx.year}年：评分 {result.score}（{result.grade}），规则版本 {ruleset.version}")
     for o in outcomes:
         colour = "red" if o.status == "fail" else "yellow"
-        console.print(f"[{colour}]{o.status}[/] {o.rule_id} {o.subject} {o.title}：{o.message}")
+        lost = points.get(o.key, 0)
+        console.print(f"[{colour}]{o.status}[/] {o.rule_id} {o.subject} [{o.severity}]"
+                      f"{f' −{lost}' if lost else ''} {o.title}：{o.message}", soft_wrap=True)
+
+
+def rescore(all_versions: bool = typer.Option(False, "--all-versions", help="Every stored version, not only the current."),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Re-evaluate stored reports with the current rules: in-process (embedded engine), or
+    as `nianbao.evaluate` tasks when NIANBAO_BROKER_URL is set."""
+    from dataclasses import asdict
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeRemainingColumn
+
+    from models.db import migrate
+    from worker.errors import RulesUnavailable
+    from worker.rescore import enqueue_rescore, rescore_embedded, snapshots_to_rescore
+    from worker.runtime import get_runtime
+
+    settings = settings_or_exit()
+    migrate(settings.db_url)
+    rt = get_runtime()
+    try:
+        version = rt.rules.current().version
+    except RulesUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
+    if rt.rules.error:
+        typer.echo(f"the rule files have errors; fix them first (`nianbao rules check`):\n{rt.rules.error}", err=True)
+        raise typer.Exit(1)
+    ids = snapshots_to_rescore(settings.db_url, all_versions=all_versions)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Bar(*columns, console=Console(stderr=True), disable=as_json) as bar:
+        label = "enqueueing" if not settings.embedded else f"re-scoring with rules {version}"
+        task = bar.add_task(label, total=len(ids))
+        tick = lambda done, total: bar.update(task, completed=done)  # noqa: E731
+        result = rescore_embedded(rt, ids, tick) if settings.embedded else enqueue_rescore(ids, tick)
+    result.ruleset_version = version
+    if as_json:
+        print(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        return
+    if settings.embedded:
+        console.print(f"re-scored {result.snapshots} report(s) with rules {version}: {result.steps}")
+    else:
+        console.print(f"enqueued {result.enqueued} evaluate task(s); workers score them with rules {version}")
+    for error in result.errors:
+        console.print(f"[yellow]{error}[/yellow]")

@@ -17,13 +17,21 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from config.polling import read_polling
+
 LEVELS = ("government", "department")
-SOURCE_KINDS = ("listing", "document")
+SOURCE_KINDS = ("listing", "feed", "document")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
-OFFICE_KEYS = {"name": "office name", "notify": "list of Apprise URLs"}
+OFFICE_KEYS = {"name": "office name", "notify": "list of notice targets",
+               "admins": "notice targets of the admins (parser doubts, delivery failures)"}
+TARGET_KEYS = {"url": "an Apprise URL", "kinds": "which notices: " + ", ".join(
+    ("deficiency", "reminder", "overdue", "resolution", "missing", "alert", "digest", "admin")),
+               "min_severity": "info | warning | error"}
+NOTICE_KINDS = ("deficiency", "reminder", "overdue", "resolution", "missing", "alert", "digest", "admin")
+SEVERITIES = ("info", "warning", "error")
 AGENCY_KEYS = {
     "slug": "short id, lowercase letters, digits and '-'",
     "name": "the agency's name as it signs its reports",
@@ -31,10 +39,11 @@ AGENCY_KEYS = {
     "region": "region name (for grouping)",
     "sources": "list of {url, kind}",
     "allowed_hosts": "hosts the fetcher may visit",
-    "notify": "list of Apprise URLs",
+    "notify": "list of notice targets",
     "deadline": "local deadline override, MM-DD",
+    "polling": "polling frequency overrides (config/polling.py)",
 }
-SOURCE_KEYS = {"url": "http(s) URL", "kind": "listing | document"}
+SOURCE_KEYS = {"url": "http(s) URL", "kind": "listing | feed | document"}
 
 
 @dataclass(frozen=True)
@@ -68,15 +77,17 @@ class AgencySpec:
     region: str = ""
     sources: list[SourceSpec] = field(default_factory=list)
     allowed_hosts: list[str] = field(default_factory=list)
-    notify: list[str] = field(default_factory=list)
+    notify: list = field(default_factory=list)  # Apprise URLs, or {url, kinds, min_severity}
     deadline: str | None = None
+    polling: dict = field(default_factory=dict)
 
 
 @dataclass
 class Roster:
     office_name: str
-    office_notify: list[str]
+    office_notify: list
     agencies: list[AgencySpec]
+    admins_notify: list = field(default_factory=list)
 
 
 class _Reader:
@@ -125,13 +136,48 @@ class _Reader:
 
         return ENV_REF.sub(sub, value)
 
-    def texts(self, node: yaml.Node, what: str, *, raw: bool = False) -> list[str]:
-        """A list of texts; with raw, ${ENV} references are checked but kept unexpanded."""
+    def texts(self, node: yaml.Node, what: str) -> list[str]:
         if not isinstance(node, yaml.SequenceNode):
             self.problem(node, f"{what} must be a list", "write one item per line, each starting with '- '")
             return []
-        out = [self.text(item, what) for item in node.value]
-        return [item.value for item in node.value] if raw else out
+        return [self.text(item, what) for item in node.value]
+
+
+def _targets(reader: _Reader, node: yaml.Node, what: str) -> list:
+    """Notice targets: a plain Apprise URL (every notice), or {url, kinds, min_severity} to route
+    only some kinds or severities there. ${ENV} stays unexpanded (expanded when sending)."""
+    if not isinstance(node, yaml.SequenceNode):
+        reader.problem(node, f"{what} must be a list", "write one target per line, each starting with '- '")
+        return []
+    out: list = []
+    for item in node.value:
+        if isinstance(item, yaml.ScalarNode):
+            reader.text(item, what)  # checks ${ENV} references
+            _check_apprise_url(reader, item, item.value)
+            out.append(item.value)
+            continue
+        keys = reader.mapping(item, f"{what} target", TARGET_KEYS)
+        if "url" not in keys:
+            reader.problem(item, f"{what} target has no url", "add url: json://… (or mailto://…)")
+            continue
+        reader.text(keys["url"], f"{what} url")
+        _check_apprise_url(reader, keys["url"], keys["url"].value)
+        target: dict = {"url": keys["url"].value}
+        if "kinds" in keys:
+            kinds = reader.texts(keys["kinds"], f"{what} kinds")
+            for kind_node, kind in zip(getattr(keys["kinds"], "value", []), kinds):
+                if kind not in NOTICE_KINDS:
+                    close = difflib.get_close_matches(kind, NOTICE_KINDS, n=1)
+                    reader.problem(kind_node, f"unknown notice kind '{kind}'",
+                                   f"did you mean '{close[0]}'?" if close else "use: " + ", ".join(NOTICE_KINDS))
+            target["kinds"] = kinds
+        if "min_severity" in keys:
+            severity = reader.text(keys["min_severity"], f"{what} min_severity")
+            if severity not in SEVERITIES:
+                reader.problem(keys["min_severity"], f"unknown severity '{severity}'", "use info, warning or error")
+            target["min_severity"] = severity
+        out.append(target)
+    return out
 
 
 def _check_apprise_url(reader: _Reader, node: yaml.Node, url: str) -> None:
@@ -182,9 +228,7 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
         else:
             reader.problem(keys["sources"], f"{where} sources must be a non-empty list",
                            "- url: https://…/gknb/\n        kind: listing")
-    notify = reader.texts(keys["notify"], f"{where} notify", raw=True) if "notify" in keys else []
-    for item, url in zip(getattr(keys.get("notify"), "value", []), notify):
-        _check_apprise_url(reader, item, url)
+    notify = _targets(reader, keys["notify"], f"{where} notify") if "notify" in keys else []
     deadline = None
     if "deadline" in keys:
         deadline = reader.text(keys["deadline"], f"{where} deadline")
@@ -202,6 +246,7 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
         allowed_hosts=hosts,
         notify=notify,
         deadline=deadline,
+        polling=read_polling(reader, keys["polling"], where) if "polling" in keys else {},
     )
 
 
@@ -218,14 +263,14 @@ def parse_roster(text: str, path: str = "<agencies>", env: dict[str, str] | None
     if root is None:
         raise AgencyFileError([Problem(path, 1, "the file is empty", "start with 'office:' and 'agencies:'")])
     top = reader.mapping(root, "the file", {"office": "", "agencies": ""})
-    office_name, office_notify = "", []
+    office_name, office_notify, admins_notify = "", [], []
     if "office" in top:
         office = reader.mapping(top["office"], "office", OFFICE_KEYS)
         office_name = reader.text(office["name"], "office name") if "name" in office else ""
         if "notify" in office:
-            office_notify = reader.texts(office["notify"], "office notify", raw=True)
-            for item, url in zip(office["notify"].value, office_notify):
-                _check_apprise_url(reader, item, url)
+            office_notify = _targets(reader, office["notify"], "office notify")
+        if "admins" in office:
+            admins_notify = _targets(reader, office["admins"], "office admins")
     else:
         reader.problem(root, "no office section", "add office: {name: …, notify: [ … ]}")
     agencies: list[AgencySpec] = []
@@ -244,7 +289,8 @@ def parse_roster(text: str, path: str = "<agencies>", env: dict[str, str] | None
         reader.problem(top.get("agencies", root), "agencies must be a list", "add agencies: followed by '- slug: …' items")
     if reader.problems:
         raise AgencyFileError(reader.problems)
-    return Roster(office_name=office_name, office_notify=office_notify, agencies=agencies)
+    return Roster(office_name=office_name, office_notify=office_notify, admins_notify=admins_notify,
+                  agencies=agencies)
 
 
 def expand_env(value: str, env: dict[str, str] | None = None) -> str:

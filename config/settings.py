@@ -32,10 +32,45 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(20.0, gt=0, le=300)
     fetch_max_bytes: int = Field(50 * 1024 * 1024, gt=1024)
     allow_private_hosts: bool = Field(False, description="Allow fetching loopback/private addresses (demo, tests).")
-    poll_interval_minutes: int = Field(360, ge=1)
+    poll_interval_minutes: int = Field(360, ge=1, description="Minutes between polls outside the dense windows.")
+    poll_dense_minutes: int = Field(60, ge=1, description="Minutes between polls in the weeks around the deadlines.")
+    poll_dense_windows: str = Field("01-10..02-15,03-10..04-15", description="MM-DD..MM-DD ranges polled densely.")
+    poll_jitter: float = Field(0.2, ge=0, le=0.5, description="Each poll delay is spread by ± this fraction.")
+    poll_batch_size: int = Field(500, ge=1, le=5000, description="Sources per poll task (tasks stay coarse).")
+    poll_concurrency: int = Field(50, ge=1, le=1000, description="Concurrent requests of one poll task.")
+    poll_per_host: int = Field(2, ge=1, le=50, description="Concurrent requests to one host.")
+    poll_host_rate: float = Field(4.0, ge=0, description="Requests a second to one host (0: no limit).")
+    fetch_retries: int = Field(2, ge=0, le=10, description="Quick retries of a transient fetch error in a poll.")
+    fetch_total_timeout: float = Field(120.0, gt=0, le=3600, description="Cap on one fetch, slow drips included.")
+    breaker_failures: int = Field(5, ge=1, description="Failed polls in a row before a site is unreachable.")
+    breaker_max_backoff_hours: int = Field(24, ge=1, description="Longest wait between polls of an unreachable site.")
     broker_key_prefix: str = Field("", description="Prefix for every broker key (several deployments, one Redis).")
     visibility_timeout: int = Field(3600, ge=1, description="Seconds before an unacked task is redelivered.")
+    templates_dir: Path | None = Field(None, description="Admins' notice templates, searched before the shipped ones.")
+    reminder_days: int = Field(3, ge=0, le=60, description="Remind an agency this many working days before its date.")
+    digest_days: int = Field(7, ge=1, le=92, description="Days between two digests to the office.")
+    case_min_severity: str = Field("warning", pattern="^(info|warning|error)$",
+                                   description="Findings at least this severe become deficiencies an agency must "
+                                               "correct; milder ones stay in the evaluation (score, digest counts).")
+    notify_years_back: int = Field(0, ge=0, le=10, description="Pursue reports this many years before the "
+                                   "current reporting year too (0: only the current year's reports).")
+    sending_stale_seconds: int = Field(600, ge=1, description="A notice claimed this long ago without an outcome "
+                                       "is marked unknown (its worker died mid-send).")
     correction_days: int = Field(15, ge=1, le=120, description="Working days an agency gets to correct.")
+
+    @field_validator("poll_dense_windows")
+    @classmethod
+    def _windows(cls, value: str) -> str:
+        from config.polling import parse_windows
+
+        parse_windows(value)
+        return value
+
+    def polling_policy(self):
+        from config.polling import PollingPolicy, parse_windows
+
+        return PollingPolicy(sparse_minutes=self.poll_interval_minutes, dense_minutes=self.poll_dense_minutes,
+                             windows=parse_windows(self.poll_dense_windows), jitter=self.poll_jitter)
 
     @field_validator("database_url")
     @classmethod

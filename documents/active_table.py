@@ -25,6 +25,7 @@ This module must not guess columns the header does not name.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from documents.cells import display_label, norm_label
 from documents.rows import TableRow, fit
@@ -45,16 +46,29 @@ _ROWS = [
 ]
 
 
+_COLUMN_PATTERNS = [(re.compile(pattern), key, template) for pattern, key, template in _COLUMNS]
+_ROW_PATTERNS = [(re.compile(pattern), key) for pattern, key in _ROWS]
+
+
+@lru_cache(maxsize=4096)  # header words repeat from row to row and report to report
+def _token_columns(token: str) -> tuple[tuple[int, str, str, str | None], ...]:
+    """(position, key, label as written, template) of each column one header word names."""
+    norm = norm_label(token, keep_notes=True)
+    found = []
+    for pattern, key, template in _COLUMN_PATTERNS:
+        m = pattern.search(norm)
+        if m:
+            found.append((m.start(), key, display_label(token), template))
+    return tuple(found)
+
+
 def _header(labels: list[str]) -> list[tuple[str, str, str | None]]:
     """Columns named in header cells, in order: (key, label as written, template)."""
     found = []
     for ci, cell in enumerate(labels):
         for ti, token in enumerate(cell.split()):
-            norm = norm_label(token, keep_notes=True)
-            for pattern, key, template in _COLUMNS:
-                m = re.search(pattern, norm)
-                if m:
-                    found.append((ci, ti, m.start(), key, display_label(token), template))
+            for start, key, label, template in _token_columns(token):
+                found.append((ci, ti, start, key, label, template))
     found.sort()
     cols: list[tuple[str, str, str | None]] = []
     for *_, key, label, template in found:
@@ -84,7 +98,7 @@ def read_active(rows: list[TableRow], sink: Sink) -> str | None:
         if not columns or not row.labels or not row.values:
             continue
         label = norm_label(row.labels[-1])
-        item = next((key for pattern, key in _ROWS if re.search(pattern, label)), None)
+        item = next((key for pattern, key in _ROW_PATTERNS if pattern.search(label)), None)
         if item is None:
             continue
         prefix = "active2019" if mode == "2019" else "active"

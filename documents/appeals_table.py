@@ -26,7 +26,7 @@ def _adds_up(values: list[Value]) -> bool:
 
 
 def _group_of(label: str) -> int | None:
-    norm = norm_label(label)
+    norm = norm_label(label, keep_notes=True)  # 行政诉讼（复议后起诉）: the note is the group
     if "复议后" in norm:
         return 2
     if "直接起诉" in norm or "未经复议" in norm:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from documents.encoding import nfkc
 
@@ -27,6 +28,7 @@ class Value:
     unit: str | None = None
 
 
+@lru_cache(maxsize=8192)  # a report repeats "0" hundreds of times
 def read_cell(text: str) -> Value:
     raw = nfkc(text).strip().lower()
     raw = re.sub(r"\s+", "", raw).replace("−", "-").replace("－", "-")
@@ -35,7 +37,7 @@ def read_cell(text: str) -> Value:
     if raw in _BLANKS:
         return Value("blank")
     # Thousands separators: 12,124 (but keep "1,2" out: only groups of three digits).
-    candidate = re.sub(r"(?<=\d),(?=\d{3}\b)", "", raw)
+    candidate = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", raw)
     m = _NUMBER.match(candidate)
     if not m:
         return Value("label")
@@ -63,6 +65,7 @@ def strip_numbering(label: str) -> str:
     return text
 
 
+@lru_cache(maxsize=8192)
 def norm_label(label: str, *, keep_notes: bool = False) -> str:
     """Label reduced to its words: numbering, bracketed notes, spaces, punctuation gone."""
     text = strip_numbering(label)

@@ -51,7 +51,36 @@ def _grid(tbl) -> list[list[Cell]]:
     return grid
 
 
+# A zip bomb is refused before anything is inflated: zipfile never inflates an entry past
+# its declared size, so checking the declared sizes bounds memory and time.
+MAX_ENTRIES = 2000
+MAX_TOTAL = 200 * 1024 * 1024
+MAX_DOCUMENT_XML = 30 * 1024 * 1024
+MAX_RATIO = 200  # real DOCX XML compresses ~10×; bombs ~1000×
+
+
+def check_package(data: bytes) -> None:
+    import zipfile
+
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as exc:
+        raise DocumentError(f"damaged DOCX package: {exc}") from exc
+    if len(infos) > MAX_ENTRIES:
+        raise DocumentError(f"DOCX package with {len(infos)} entries; refused (zip bomb?)", status="too_large")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL:
+        raise DocumentError(f"DOCX package inflates to {total:,} bytes; refused (zip bomb?)", status="too_large")
+    for info in infos:
+        if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise DocumentError(f"DOCX entry {info.filename} would inflate {info.file_size // max(1, info.compress_size)}×"
+                                " its size; refused (zip bomb?)", status="too_large")
+        if info.filename == "word/document.xml" and info.file_size > MAX_DOCUMENT_XML:
+            raise DocumentError(f"word/document.xml of {info.file_size:,} bytes; refused", status="too_large")
+
+
 def docx_to_layout(data: bytes) -> Layout:
+    check_package(data)
     try:
         from docx import Document
 

@@ -56,13 +56,16 @@ def _normalise_name(name: str) -> str | None:
         return None
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def plausible(text: str) -> bool:
     """True when decoded text looks like Chinese or plain ASCII, not mojibake."""
     if "\ufffd" in text:
         return False
-    cjk = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    cjk = _CJK.findall(text[:200_000])
     if len(cjk) >= 20:
-        return sum(ch in _COMMON for ch in cjk) / len(cjk) >= 0.08  # real text ≈0.2–0.4, mojibake ≈0.01
+        return sum(map(_COMMON.__contains__, cjk)) / len(cjk) >= 0.08  # real text ≈0.2–0.4, mojibake ≈0.01
     # Little or no Chinese: reject text full of Latin-1 accents or C1 controls, the sign of
     # a multi-byte page decoded with a single-byte charset.
     high = sum(1 for ch in text if "\x80" <= ch <= "\xff")

@@ -12,9 +12,13 @@ This module must not decode bytes, fetch, or map anything to report keys.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from itertools import accumulate
+from operator import sub
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from documents.errors import DocumentError
 from documents.layout import Cell, Layout
 
 _SKIP = {"script", "style", "noscript", "template", "head", "iframe", "svg", "select", "option",
@@ -31,6 +35,24 @@ _DATE_META = {"pubdate", "publishdate", "publish_date", "firstpublishedtime", "a
               "articlepublishdate", "dc.date.issued", "dc.date", "dcterms.issued", "publishtime", "releasedate"}
 
 
+_MAX_COLUMNS = 64  # the widest template table has 16 columns
+_NESTING = re.compile(r"<(/?)(?:div|span|font|table|section|blockquote|ul|ol|dl|article|center|form|b|i|strong)\b", re.I)
+_MAX_DEPTH = 1500  # real pages nest < 60 deep; the HTML parser slows quadratically with depth
+
+
+def check_nesting(html: str) -> None:
+    """Refuse pathological nesting before parsing (counted only on pages with many tags)."""
+    if html.count("<") < _MAX_DEPTH:
+        return
+    # Depth never drops below 0: it is the running sum of +1 (open) / -1 (close) minus
+    # the lowest that sum has been. Summed with accumulate, not a Python loop per tag.
+    steps = [-1 if slash else 1 for slash in _NESTING.findall(html)]
+    sums = list(accumulate(steps, initial=0))
+    lows = accumulate(sums, min)
+    if max(map(sub, sums, lows)) > _MAX_DEPTH:
+        raise DocumentError(f"HTML nested more than {_MAX_DEPTH} elements deep; refused", status="unreadable")
+
+
 def _clean(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
@@ -45,30 +67,78 @@ def _join(parts: list[str]) -> str:
     return out
 
 
-def _span(node: LexborNode, name: str, cap: int) -> int:
-    m = re.match(r"\s*(\d+)", node.attributes.get(name) or "")
+def _span(value: str | None, cap: int) -> int:
+    """A colspan/rowspan attribute as a number in 1..cap (leading digits; 1 when absent)."""
+    if not value:
+        return 1
+    if value.isdigit() and value.isascii():  # the usual "2": no regex needed
+        return min(max(int(value), 1), cap)
+    m = _LEADING_INT.match(value)
     return min(max(int(m.group(1)), 1), cap) if m else 1
 
 
+# A cell needs the careful (walking) reading when its HTML holds one of these: a line
+# break, a script or style, a hidden part, or ASCII words in separate <p>/<div> blocks.
+_CAREFUL_TAGS = ("<br", "<script", "display", "<style")
+_BLOCK_JOIN = re.compile(r"</(?=(?:p|div)>\s*<(?:p|div)[^>]*>\s*[A-Za-z0-9])")
+_LEADING_INT = re.compile(r"\s*(\d+)")
+_NO_COPY = Cell("", "col")  # a grid position no cell covers (cells are immutable: one will do)
+_SPANNED = "[colspan],[rowspan]"
+
+
+@lru_cache(maxsize=4096)  # a report repeats "0" hundreds of times; cells are immutable
+def _cell(text: str) -> Cell:
+    return Cell(text)
+
+
+@lru_cache(maxsize=8192)
+def _clean_cached(text: str) -> str:
+    return _clean(text)
+
+
+def _ascii_blocks(raw: str) -> bool:
+    """An ASCII letter or digit, </p> or </div>, a new <p> or <div>, and another one:
+    ``[A-Za-z0-9]</(?:p|div)>\\s*<(?:p|div)[^>]*>\\s*[A-Za-z0-9]``. Searched from each "</"
+    (a literal the regex engine skips to) and the character before it checked by hand:
+    a pattern that starts with a character class is tried at every character, 5× slower."""
+    for m in _BLOCK_JOIN.finditer(raw):
+        before = raw[m.start() - 1:m.start()]
+        if before.isascii() and before.isalnum():
+            return True
+    return False
+
+
+def _needs_care(raw: str) -> bool:
+    return any(t in raw for t in _CAREFUL_TAGS) or _ascii_blocks(raw)
+
+
 class _Reader:
-    def __init__(self) -> None:
+    def __init__(self, styled: set[int] | None = None) -> None:
         self.layout = Layout()
         self.buffer: list[str] = []
         self.tables = 0
+        # mem_ids of the elements that have a style attribute (None: look at every one).
+        # Reading attributes builds a dict of all of them, and most elements have no style.
+        self.styled = styled
+
+    def hidden(self, node: LexborNode) -> bool:
+        if self.styled is not None and node.mem_id not in self.styled:
+            return False
+        return _HIDDEN.search(node.attributes.get("style") or "") is not None
 
     def flush(self) -> None:
         text = _clean("".join(self.buffer))
         self.buffer = []
         if text:
-            self.layout.add_line(text, [Cell(text)])
+            self.layout.add_line(text, [_cell(text)])
 
     def walk(self, node: LexborNode) -> None:
         for child in node.iter(include_text=True):
             tag = child.tag
             if tag == "-text":
-                self.buffer.append(child.text(deep=False) or "")
+                self.buffer.append(child.text_content or "")
                 continue
-            if tag in _SKIP or _HIDDEN.search(child.attributes.get("style") or ""):
+            if tag in _SKIP or self.hidden(child):
                 continue
             if tag == "br":
                 self.flush()
@@ -83,7 +153,15 @@ class _Reader:
                 self.walk(child)
 
     def cell_text(self, node: LexborNode) -> str:
-        sub = _Reader()
+        # Fast path: a cell of text and inline tags only (most cells). Word's <p>-wrapped
+        # cells ("商业</p><p>企业") join without a space either way; cells holding ASCII
+        # words in separate blocks, <br>, scripts or hidden parts take the careful path.
+        raw = node.html or ""
+        if not any(t in raw for t in _CAREFUL_TAGS):
+            text = _clean(node.text(deep=True, separator=""))
+            if not _ascii_blocks(raw):
+                return text
+        sub = _Reader(self.styled)
         sub.walk(node)
         sub.flush()
         return _join(sub.layout.lines)
@@ -92,29 +170,51 @@ class _Reader:
         """Expand the table into a rectangular grid and add one line per row."""
         index = self.tables
         self.tables += 1
-        grid: dict[tuple[int, int], Cell] = {}
-        rows = [tr for tr in table.css("tr")]
-        for r, tr in enumerate(rows):
-            c = 0
-            for td in tr.iter():
-                if td.tag not in ("td", "th"):
-                    continue
-                while (r, c) in grid:
-                    c += 1
-                text = self.cell_text(td)
-                colspan, rowspan = _span(td, "colspan", 50), _span(td, "rowspan", 200)
-                for dr in range(rowspan):
-                    for dc in range(colspan):
-                        copy = None if (dr, dc) == (0, 0) else ("col" if dr == 0 else "row")
-                        grid.setdefault((r + dr, c + dc), Cell(text, copy))
-                c += colspan
-        width = max((c for _, c in grid), default=-1) + 1
-        for r in range(len(rows)):
-            cells = [grid.get((r, c), Cell("", "col")) for c in range(width)]
+        grid = self.expand(table)
+        width = max((max(row) for row in grid if row), default=-1) + 1
+        for row in grid:
+            cells = [row.get(c, _NO_COPY) for c in range(width)]
             shown = [("" if cell.copy == "row" else cell.text) for cell in cells if cell.copy != "col"]
             line = "\t".join(shown).strip("\t")
             if line.strip():
                 self.layout.add_line(line, cells, table=index)
+
+    def expand(self, table: LexborNode) -> list[dict[int, Cell]]:
+        """One {column: cell} per <tr>, with rowspan and colspan copies filled in."""
+        # A cell's HTML is a stretch of its table's HTML, so a table whose HTML needs no
+        # care has no cell that does: one serialisation instead of one per cell.
+        careful = _needs_care(table.html or "")
+        rows = table.css("tr")
+        grid: list[dict[int, Cell]] = [{} for _ in rows]
+        # Reading a cell's attributes builds a dict of all of them; only the few cells
+        # with a span need it, and one query finds them all.
+        spanned = {node.mem_id for node in table.css(_SPANNED)}
+        for r, tr in enumerate(rows):
+            row = grid[r]
+            c = 0
+            for td in tr.iter():
+                tag = td.tag
+                if tag != "td" and tag != "th":
+                    continue
+                while c in row:  # taken by a rowspan from above
+                    c += 1
+                if c >= _MAX_COLUMNS:
+                    break  # hostile or broken spans: no report table is this wide
+                text = self.cell_text(td) if careful else _clean_cached(td.text(deep=True, separator=""))
+                if td.mem_id not in spanned:  # most cells: no copies to make
+                    row[c] = _cell(text)
+                    c += 1
+                    continue
+                attributes = td.attributes
+                colspan = min(_span(attributes.get("colspan"), 50), _MAX_COLUMNS - c)
+                rowspan = min(_span(attributes.get("rowspan"), 200), len(rows) - r)
+                for dr in range(rowspan):
+                    below = grid[r + dr]
+                    for dc in range(colspan):
+                        copy = None if (dr, dc) == (0, 0) else ("col" if dr == 0 else "row")
+                        below.setdefault(c + dc, Cell(text, copy))
+                c += colspan
+        return grid
 
 
 def _meta_hints(tree: LexborHTMLParser) -> dict[str, str]:
@@ -131,8 +231,9 @@ def _meta_hints(tree: LexborHTMLParser) -> dict[str, str]:
 
 
 def html_to_layout(html: str) -> Layout:
+    check_nesting(html)
     tree = LexborHTMLParser(html)
-    reader = _Reader()
+    reader = _Reader({node.mem_id for node in tree.css("[style]")})
     if tree.body is not None:
         reader.walk(tree.body)
         reader.flush()

@@ -88,7 +88,10 @@ def _iso(y: str, m: str, d: str) -> str | None:
 
 def published_of(lines: list[str], meta_value: str | None) -> str | None:
     for line in lines[:60]:
-        m = _LABELLED_DATE.search(nfkc(line))
+        normal = nfkc(line)
+        if "日期" not in normal and "时间" not in normal and "发布于" not in normal:
+            continue  # every label of _LABELLED_DATE holds one of these
+        m = _LABELLED_DATE.search(normal)
         if m and (iso := _iso(*m.groups())):
             return iso
     if meta_value:

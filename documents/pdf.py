@@ -15,6 +15,9 @@ from documents.layout import Layout
 from documents.text import text_to_layout
 
 
+MAX_PAGES = 300
+
+
 def pdf_to_layout(data: bytes) -> Layout:
     import pypdfium2 as pdfium  # imported here: only PDF snapshots pay for it
 
@@ -23,6 +26,9 @@ def pdf_to_layout(data: bytes) -> Layout:
     except Exception as exc:  # pypdfium2 raises PdfiumError (and others) for damaged files
         raise DocumentError(f"unreadable PDF: {exc}") from exc
     try:
+        if len(document) > MAX_PAGES:
+            raise DocumentError(f"PDF of {len(document)} pages, longer than any annual report; not read",
+                                status="too_large")
         pages = []
         for index in range(len(document)):
             page = document[index]

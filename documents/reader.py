@@ -6,27 +6,42 @@ reads the tables, the prose numbers and the metadata. Raises ``NotAReport`` when
 document reads fine but is not an annual report, ``UnsupportedFormat`` for formats we do
 not read (.doc/.wps, images, archives) and ``NeedsOCR`` for scanned PDFs.
 
+Bad input never escapes as anything but a ``DocumentError`` (status and reason): empty or
+binary data, damaged or truncated PDFs, zip bombs posing as DOCX (decompressed sizes are
+checked before anything is inflated), files over ``max_bytes`` (``read_path`` stops reading
+at the cap), pages that are not an annual report (a news article, a 政务公开工作要点).
+An unexpected failure inside the parser becomes status ``parse_failed``.
+
 This module must not fetch, store or judge a report; it only reads it.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import re
 import zipfile
 
 from documents.docx import docx_to_layout
 from documents.encoding import decode_bytes
-from documents.errors import NotAReport, UnsupportedFormat
+from documents.errors import DocumentError, NotAReport, UnsupportedFormat
 from documents.html import html_to_layout, looks_like_html
-from documents.layout import Layout
+from documents.layout import Cell, Layout, Row
 from documents.meta import agency_of, find_title, published_of, template_of, year_of
 from documents.narrative import read_narrative
 from documents.pdf import pdf_to_layout
 from documents.report import ParsedReport
+from documents.script import is_traditional, to_simplified
 from documents.sections import find_sections
 from documents.tables import read_tables
 from documents.text import text_to_layout
 
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # the largest real reports (scanned PDFs) are ~20 MB
+
+# Titles of government documents that are not annual reports but share its vocabulary.
+_OTHER_KINDS = re.compile(r"工作要点|要点|实施方案|工作方案|工作计划|通知|意见|办法|规定|细则|规划|指南|目录|新闻|动态|简报")
+
+_CONTROL_BYTES = bytes([*range(9), *range(14, 32), 127])  # never in text; common in binary data
 _IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 _UNSUPPORTED_TYPES = ("msword", "wps", "ms-excel", "ms-powerpoint", "image/", "zip", "rar", "7z", "octet-stream")
 
@@ -52,8 +67,11 @@ def sniff(data: bytes, content_type: str | None = None, name: str | None = None)
         raise UnsupportedFormat("image: the report is a picture and needs OCR")
     if data.startswith(b"{\\rtf"):
         raise UnsupportedFormat("RTF document")
-    if b"\x00" in head and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnsupportedFormat(f"binary data ({content_type or name or 'unknown type'})")
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        sample = data[:4096]
+        controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+        if b"\x00" in head or controls * 100 > len(sample):
+            raise UnsupportedFormat(f"binary data ({content_type or name or 'unknown type'}): not text, HTML, PDF or DOCX")
     if lname.endswith((".doc", ".wps", ".xls", ".et", ".ppt")):
         raise UnsupportedFormat(f"unsupported file type: {name}")
     if any(t in ctype for t in _UNSUPPORTED_TYPES) and "html" not in ctype and "text" not in ctype:
@@ -73,23 +91,85 @@ def _layout(data: bytes, fmt: str, content_type: str | None, charset: str | None
     return text_to_layout(text), used, "text"
 
 
+def _text_row(row: Row) -> bool:
+    """A text line that is a table row: several cells, and not a line of prose that happens
+    to end in a number ("…主动发布各类政府信息 2428 条，公开政府常务会议 7" in a PDF)."""
+    filled = [c.text for c in row.cells if c.text.strip()]
+    if len(filled) < 2:
+        return False
+    return len(filled) > 2 or not re.search(r"[，。；]", filled[0])
+
+
+def _simplify(layout: Layout) -> Layout:
+    """A page in traditional characters, converted for reading (see script.py)."""
+    out = Layout(hints={k: to_simplified(v) if isinstance(v, str) else v for k, v in layout.hints.items()},
+                 table_lines=set(layout.table_lines))
+    out.lines = [to_simplified(line) for line in layout.lines]
+    out.rows = [Row(r.line, [Cell(to_simplified(c.text), c.copy) for c in r.cells], r.table) for r in layout.rows]
+    return out
+
+
+def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | None = None) -> ParsedReport:
+    """Read a report file, reading at most ``max_bytes`` + 1 bytes of it (never the whole
+    of a larger file). Raises ``FileNotFoundError`` / ``OSError`` as open() does."""
+    from pathlib import Path
+
+    path = Path(path)
+    too_large = DocumentError(f"file larger than the {max_bytes:,}-byte limit; not read", status="too_large")
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size > max_bytes:
+            raise too_large  # a regular file says its size: nothing read
+        chunks, total = [], 0
+        while total <= max_bytes:  # pipes and special files: read in steps, stop past the cap
+            chunk = handle.read(min(1 << 20, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    if total > max_bytes:
+        raise too_large
+    data = b"".join(chunks)
+    return read_document(data, content_type=content_type, name=path.name, max_bytes=max_bytes)
+
+
 def read_document(data: bytes, *, content_type: str | None = None, name: str | None = None,
-                  charset: str | None = None) -> ParsedReport:
+                  charset: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedReport:
+    """Bytes → ParsedReport; every failure is a DocumentError (see the module docstring)."""
+    if len(data) > max_bytes:
+        raise DocumentError(f"document of {len(data):,} bytes is over the {max_bytes:,}-byte limit", status="too_large")
+    try:
+        return _read(data, content_type, name, charset)
+    except DocumentError:
+        raise
+    except RecursionError as exc:
+        raise DocumentError("document nested too deeply to read", status="parse_failed") from exc
+    except Exception as exc:  # a parser bug or a library failing on hostile input: never crash the caller
+        raise DocumentError(f"parser failed: {type(exc).__name__}: {exc}", status="parse_failed") from exc
+
+
+def _read(data: bytes, content_type: str | None, name: str | None, charset: str | None) -> ParsedReport:
     if not data or not data.strip():
         raise NotAReport("empty document")
     fmt = sniff(data, content_type, name)
     layout, used_charset, fmt = _layout(data, fmt, content_type, charset)
+    traditional = is_traditional(layout.text)
+    if traditional:
+        layout = _simplify(layout)
     lines = layout.lines
     if not any(line.strip() for line in lines):
         raise NotAReport(f"empty document: no text in this {fmt}")
     # Lines that are table rows (several cells) are neither headings nor prose.
-    table_rows = layout.table_lines | {r.line for r in layout.rows if sum(1 for c in r.cells if c.text.strip()) > 1}
+    table_rows = layout.table_lines | {r.line for r in layout.rows if r.table is None and _text_row(r)}
     sections = find_sections(lines, table_rows)
     sink, table_template, found_apply = read_tables(layout, sections)
 
     first = min((s.line for s in sections.values() if s.present and s.line), default=None)
     title = find_title(lines, first, layout.hints.get("html_title"))
     present = sum(1 for s in sections.values() if s.present)
+    if not title and not found_apply:
+        top = layout.hints.get("html_title") or next((line.strip() for line in lines if line.strip()), "")
+        if _OTHER_KINDS.search(top[:80]) and "年度报告" not in top and "年报" not in top:
+            raise NotAReport(f"a different kind of document, not an annual report: {top[:60]!r}")
     if present < 3 and not found_apply:
         shown = title or layout.hints.get("html_title") or next(line for line in lines if line.strip())[:60]
         raise NotAReport(f"no section headings and no application table found; title: {shown!r}"
@@ -97,6 +177,10 @@ def read_document(data: bytes, *, content_type: str | None = None, name: str | N
                          f"only {present} section heading(s) and no application table found; title: {title!r}")
     year = year_of(title, lines)
     prose = [line for number, line in enumerate(lines, start=1) if number not in table_rows]
+    if traditional:
+        sink.problems.append({"kind": "traditional_script", "where": "document",
+                              "detail": "written in traditional characters; converted to simplified for reading"
+                                        " (quotes and labels are shown converted)"})
     return ParsedReport(
         meta={
             "agency": agency_of(title),

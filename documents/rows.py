@@ -111,9 +111,13 @@ def assemble(rows: Sequence[Row]) -> list[TableRow]:
 @dataclass
 class Fit:
     values: list[Value]  # exactly k entries when status is not "short"
-    status: str  # "exact", "extra_agree", "extra_differ", "short"
+    # "exact", "extra_agree", "extra_differ", "short_placed" (fewer values than columns,
+    # placed where every plausible placement agrees; the rest are "unknown"), "short"
+    status: str
     given: int  # how many value cells the row had
     doubtful: set[int] = field(default_factory=set)  # column positions whose reading differs
+
+UNKNOWN = Value("unknown")
 
 
 def fit(cells: Sequence[Cell], k: int, check: Callable[[list[Value]], bool] | None = None) -> Fit:
@@ -126,7 +130,9 @@ def fit(cells: Sequence[Cell], k: int, check: Callable[[list[Value]], bool] | No
     given = len(vals)
     if given == k:
         return Fit(vals, "exact", given)
-    if given < k or given - k > 3:
+    if given < k:
+        return _place(vals, k, check) if check is not None else Fit(vals, "short", given)
+    if given - k > 3:
         return Fit(vals, "short", given)
     readings: dict[tuple, list[Value]] = {}
     counts: dict[tuple, int] = {}
@@ -144,3 +150,33 @@ def fit(cells: Sequence[Cell], k: int, check: Callable[[list[Value]], bool] | No
     best = max(pool, key=lambda key: counts[key])  # max keeps the first of equal counts
     differ = {i for i in range(k) if len({key[i] for key in pool}) > 1}
     return Fit(readings[best], "extra_differ", given, differ)
+
+
+def _place(vals: list[Value], k: int, check: Callable[[list[Value]], bool]) -> Fit:
+    """Fewer values than columns: blank cells the text does not show (a PDF text layer
+    drops empty cells). Try every order-keeping placement of the values into the k
+    columns; keep those the check accepts; a column is read only where every kept
+    placement gives it the same value, and is doubtful ("unknown") otherwise."""
+    given = len(vals)
+    if given < 2 or any(v.kind != "number" for v in vals) or k - given > 6:
+        return Fit(vals, "short", given)
+    blank = Value("blank")
+    kept: list[list[Value]] = []
+    for where in combinations(range(k), given):
+        reading = [blank] * k
+        for pos, v in zip(where, vals):
+            reading[pos] = v
+        if check(reading):
+            kept.append(reading)
+    if not kept:
+        return Fit(vals, "short", given)
+    out: list[Value] = []
+    unsure: set[int] = set()
+    for i in range(k):
+        seen = {(r[i].kind, r[i].number) for r in kept}
+        if len(seen) == 1:
+            out.append(kept[0][i])
+        else:
+            out.append(UNKNOWN)
+            unsure.add(i)
+    return Fit(out, "short_placed", given, unsure)

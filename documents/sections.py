@@ -38,43 +38,69 @@ _VARIANTS = {
 _FOOTER = re.compile(r"^[【\[]?\s*(打印本页|打印|关闭窗口|关闭)\s*[】\]]?$|版权所有|主办单位|网站标识码|ICP备|上一篇|下一篇|相关链接|分享到")
 
 
+_SPACE = re.compile(r"\s+")
+_SUB_HEADING = re.compile(r"^\s*[(（〔]")
+_NUMBER_PREFIX = re.compile(r"^\s*(?:第[一二三四五六七八九十](?:部分|章)|[一二三四五六七八九十1-9]\s*[、.．])")
+_CLAUSE_END = re.compile(r"[。；;:：]")
+_WORD_END = re.compile(r"[\s，,]")
+# Any section's keywords: a line without one cannot be a heading (heads are parts of it).
+_ANY_KEYWORD = re.compile("|".join(p.pattern for p in _KEYWORDS.values()))
+
+
 def _compact(text: str) -> str:
-    return re.sub(r"\s+", "", nfkc(text))
+    return _SPACE.sub("", nfkc(text))
 
 
-def _similarity(key: str, text: str) -> float:
-    canon = [SECTION_KEYS[key].split("、", 1)[1], *_VARIANTS.get(key, [])]
-    return max(SequenceMatcher(None, _compact(c), text).ratio() for c in canon)
+# Each section's canonical heading and variants, compacted once.
+_CANON = {key: [_compact(c) for c in [SECTION_KEYS[key].split("、", 1)[1], *_VARIANTS.get(key, [])]]
+          for key in _ORDER}
 
 
-def _candidates(line: str) -> tuple[int | None, list[str]]:
-    """Numeral (1-based) and the heading text candidates of a line."""
-    text = _compact(line)
+def _similar(key: str, text: str, threshold: float) -> bool:
+    """Whether the text reads like the section's heading (a SequenceMatcher ratio of at
+    least ``threshold`` against one of its spellings); the cheap upper bounds of the ratio
+    (real_quick_ratio ≥ quick_ratio ≥ ratio) rule most texts out before the full ratio."""
+    for canon in _CANON[key]:
+        m = SequenceMatcher(None, canon, text)
+        if m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold:
+            return True
+    return False
+
+
+def _candidates(normal: str, text: str) -> tuple[int | None, list[str]]:
+    """Numeral (1-based) and the heading text candidates of a line, given the line after
+    NFKC (``normal``) and the same without whitespace (``text``)."""
     m = _NUMBERED.match(text)
     numeral = None
     if m:
         numeral = _NUMERALS.get(m.group(1) or m.group(2) or "") or (int(m.group(3)) if m.group(3) else None)
         text = m.group(4)
-    spaced = re.sub(r"^\s*(?:第[一二三四五六七八九十](?:部分|章)|[一二三四五六七八九十1-9]\s*[、.．])", "", nfkc(line)).strip()
-    heads = [re.split(r"[。；;:：]", text)[0], re.split(r"[\s，,]", spaced)[0] if spaced else ""]
+    spaced = _NUMBER_PREFIX.sub("", normal).strip()
+    heads = [_CLAUSE_END.split(text, 1)[0], _WORD_END.split(spaced, 1)[0] if spaced else ""]
     return numeral, [h for h in heads if 2 <= len(h) <= 40]
 
 
 def match_heading(line: str, after: int) -> str | None:
     """The section key this line heads, if it is a heading for a section after index ``after``."""
-    if len(line.strip()) > 80 or re.match(r"^\s*[(（〔]", nfkc(line)):
+    if len(line.strip()) > 80:
+        return None
+    normal = nfkc(line)
+    if _SUB_HEADING.match(normal):
         return None  # （一）… numbers a sub-heading inside a section, never a section
-    numeral, heads = _candidates(line)
+    compact = _SPACE.sub("", normal)
+    if not _ANY_KEYWORD.search(compact):
+        return None  # most lines: prose and labels that name no section
+    numeral, heads = _candidates(normal, compact)
     for index in range(after + 1, len(_ORDER)):
         key = _ORDER[index]
         for head in heads:
             if not _KEYWORDS[key].search(head):
                 continue
-            score = _similarity(key, head)
-            if numeral is None:
-                if score >= 0.75:  # an unnumbered line must read almost like the heading
-                    return key
-            elif numeral == index + 1 or score >= 0.8:
+            if numeral is not None and numeral == index + 1:
+                return key
+            # An unnumbered line must read almost like the heading; a numbered one whose
+            # numeral disagrees with its place, even closer.
+            if _similar(key, head, 0.75 if numeral is None else 0.8):
                 return key
     return None
 
@@ -104,7 +130,7 @@ def find_sections(lines: list[str], skip: set[int] | None = None) -> dict[str, S
     for i, (key, number) in enumerate(found):
         stop = found[i + 1][1] - 1 if i + 1 < len(found) else end
         body = lines[number:stop]  # lines after the heading (0-based slice of 1-based numbers)
-        chars = sum(len(re.sub(r"\s+", "", line)) for line in body)
+        chars = sum(len(_SPACE.sub("", line)) for line in body)
         sections[key] = Section(present=True, heading=lines[number - 1].strip(), chars=chars, line=number)
     return sections
 

@@ -18,14 +18,15 @@ from documents.active_table import read_active
 from documents.apply_table import read_apply
 from documents.appeals_table import read_appeals
 from documents.encoding import nfkc
-from documents.layout import Layout, Row
+from documents.layout import Cell, Layout, Row
 from documents.report import Section
 from documents.rows import TableRow, assemble
 from documents.sections import regions
 from documents.tables_common import Sink
 
 _KINDS = {
-    "requests": re.compile(r"本年新收|予以公开|上年结转"),
+    # The second half of a table split in two has only the later rows (不予处理 … 结转下年度).
+    "requests": re.compile(r"本年新收|予以公开|上年结转|不予处理|无法提供|结转下年度"),
     "appeals": re.compile(r"结果维持|未经复议"),
     "active": re.compile(r"第二十条|本年制发|处理决定数量|本年新制作|规范性文件"),
 }
@@ -46,10 +47,38 @@ def classify_tables(layout: Layout) -> dict[str, set[int]]:
     return out
 
 
+_APPLICANTS = re.compile(r"^(?:自然人|商业企业|科研机构|社会公益组织|社会组织|公益组织|法律服务机构|其他|总计|合计|小计)$")
+
+
+def _transposed(rows: list[Row]) -> bool:
+    """A section 三 grid laid out sideways: applicant types down the first column."""
+    firsts = [re.sub(r"\s+", "", nfkc(r.cells[0].text)) for r in rows if r.cells and not r.cells[0].copy]
+    return sum(1 for t in firsts if _APPLICANTS.match(t)) >= 4
+
+
+def _transpose(rows: list[Row]) -> list[Row]:
+    """Turn the grid back: row i, column j → row j, column i (spans swap direction)."""
+    width = max(len(r.cells) for r in rows)
+    swap = {"row": "col", "col": "row", None: None}
+    out = []
+    for j in range(width):
+        cells = [Cell(r.cells[j].text, swap[r.cells[j].copy]) if j < len(r.cells) else Cell("", "row") for r in rows]
+        out.append(Row(rows[0].line, cells, rows[0].table))
+    return out
+
+
 def _rows_for(key: str, layout: Layout, tables: dict[str, set[int]],
-              spans: dict[str, tuple[int, int]]) -> list[Row]:
+              spans: dict[str, tuple[int, int]], sink: Sink) -> list[Row]:
     if tables[key]:
-        return [r for r in layout.rows if r.table in tables[key]]
+        out: list[Row] = []
+        for index in sorted(tables[key]):
+            rows = [r for r in layout.rows if r.table == index]
+            if key == "requests" and _transposed(rows):
+                sink.problems.append({"kind": "transposed_table", "where": f"三 table at line {rows[0].line}",
+                                      "detail": "applicant types are rows and results are columns; read turned back"})
+                rows = _transpose(rows)
+            out += rows
+        return out
     if key in spans:
         first, last = spans[key]
         return [r for r in layout.rows if first <= r.line <= last]
@@ -65,7 +94,7 @@ def read_tables(layout: Layout, sections: dict[str, Section]) -> tuple[Sink, str
         ("active", read_active), ("requests", read_apply), ("appeals", read_appeals)]
     template = None
     for key, reader in readers:
-        rows = assemble(_rows_for(key, layout, tables, spans))
+        rows = assemble(_rows_for(key, layout, tables, spans, sink))
         result = reader(rows, sink)
         if key == "active":
             template = result  # type: ignore[assignment]

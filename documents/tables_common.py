@@ -22,6 +22,7 @@ class _Tally:
     extra: list[tuple[str, int, int, int]] = field(default_factory=list)  # label, line, given, k
     differ: int = 0
     short: list[tuple[str, int, int, int]] = field(default_factory=list)
+    placed: list[tuple[str, int, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -42,10 +43,15 @@ class Sink:
             return
         if result.status.startswith("extra"):
             tally.extra.append((label, line, result.given, k))
+        if result.status == "short_placed":
+            tally.placed.append((label, line, result.given, k))
         for i, (key, value) in enumerate(zip(keys, result.values)):
-            if i in result.doubtful:
-                self.doubtful[key] = (f"row has {result.given} values for {k} columns and the readings differ"
-                                      f" ({section} {label}, line {line})")
+            if i in result.doubtful and key not in self.fields:
+                self.doubtful[key] = (
+                    f"row has {result.given} values for {k} columns and the readings differ"
+                    f" ({section} {label}, line {line})" if result.status != "short_placed" else
+                    f"row has {result.given} values for {k} columns (blank cells not visible); this column"
+                    f" cannot be placed ({section} {label}, line {line}); not read")
             if value.kind != "number" or key in self.fields:
                 if value.kind == "blank":
                     tally.blank.append(f"{label} / {columns[i]}")
@@ -74,9 +80,19 @@ class Sink:
                 self.problems.append({"kind": "column_count", "where": f"{section} {span}",
                                       "detail": f"{len(tally.extra)} row(s) have {given} values for {k} columns"
                                                 f" ({lines}); {verdict}"})
-            for label, line, given, k in tally.short:
-                self.problems.append({"kind": "column_count", "where": f"{section} {label}, line {line}",
-                                      "detail": f"{given} values for {k} columns; row not read"})
+            if tally.placed:
+                (first, l1, _, k), (last, l2, _, _) = tally.placed[0], tally.placed[-1]
+                span = first if len(tally.placed) == 1 else f"{first} … {last}"
+                self.problems.append({"kind": "column_count", "where": f"{section} {span}",
+                                      "detail": f"{len(tally.placed)} row(s) have fewer values than {k} columns"
+                                                f" (lines {l1}–{l2}): blank cells the text does not show; only"
+                                                f" columns every plausible placement agrees on are read, the others"
+                                                f" are doubtful"})
+            if tally.short:
+                (first, l1, given, k) = tally.short[0]
+                self.problems.append({"kind": "column_count", "where": f"{section} {first}, line {l1}",
+                                      "detail": f"{len(tally.short)} row(s) could not be read: e.g. {given} values"
+                                                f" for {k} columns and no placement adds up"})
             if tally.blank:
                 self.problems.append({"kind": "blank_cells", "where": section,
                                       "detail": f"{len(tally.blank)} cell(s) left blank, read as not stated"

@@ -24,11 +24,21 @@ class Report(SQLModel, table=True):
     year: int | None = Field(default=None, index=True)
     published_on: date | None = None
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    status: str = "discovered"  # discovered | fetched | fetch_failed
+    status: str = "discovered"  # discovered | fetched | fetch_failed | ambiguous
     status_reason: str = ""
     latest_snapshot_id: int | None = None
     etag: str | None = None
     last_modified: str | None = None
+    # How it was found: listing | feed | document | article | attachment | ingest
+    via: str = "listing"
+    confidence: float = 1.0
+    article_url: str | None = None  # the page the report was taken from, when followed
+    ambiguous: bool = False  # another document claims the same year: a person must say which
+    visible_after: date | None = None  # the last good poll of its source that did not show it
+    backdated: bool = False  # published_on is earlier than visible_after
+    edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # last change after publication
+    edit_count: int = 0  # new versions after the first one
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Snapshot(SQLModel, table=True):

@@ -1,20 +1,24 @@
 """Deliver one rendered notice to its Apprise URLs and say what happened.
 
-The caller records the outcome (the outbox row); this module only sends. A target Apprise
-cannot even load is a permanent failure (retrying a bad URL never helps); a failed send is
-transient (an endpoint that is down may come back).
+The caller records the outcome (the outbox row and its attempts); this module only sends.
+A target Apprise cannot even load is a permanent failure (retrying a bad URL never helps);
+a failed send is transient (an endpoint that is down may come back). Email targets get the
+HTML body, every other channel the plain text.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import apprise
 
 import notifications.outbox  # noqa: F401  (registers the outbox:// scheme)
 
 log = logging.getLogger(__name__)
+EMAIL_SCHEMES = ("mailto", "mailtos")
 
 
 @dataclass
@@ -32,20 +36,43 @@ def mask_url(url: str) -> str:
     return obj.url(privacy=True)
 
 
-def send(urls: list[str], subject: str, body: str, *, headers: dict[str, str] | None = None) -> DeliveryResult:
-    """Send to every URL; ok only if all of them accepted it."""
+def _notify(urls: list[str], subject: str, body: str, fmt, attach: str | None) -> tuple[bool, str]:
+    target = apprise.Apprise()
+    for url in urls:
+        target.add(url)
+    with apprise.LogCapture(level=logging.WARNING) as captured:
+        ok = target.notify(body=body, title=subject, body_format=fmt, attach=attach)
+    return bool(ok), " ".join(captured.getvalue().split())[:500]
+
+
+def send(urls: list[str], subject: str, body: str, *, html: str = "",
+         attachment: tuple[str, str] | None = None) -> DeliveryResult:
+    """Send to every URL; ok only if all of them accepted it. attachment = (file name, text)."""
     if not urls:
         return DeliveryResult(False, "no notice targets configured", permanent=True)
     bad = [mask_url(u) for u in urls if apprise.Apprise.instantiate(u) is None]
     if bad:
         return DeliveryResult(False, "not a valid Apprise URL: " + ", ".join(bad), permanent=True)
-    target = apprise.Apprise()
-    for url in urls:
-        target.add(url)
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        ok = target.notify(body=body, title=subject, body_format=apprise.NotifyFormat.TEXT)
-    if ok:
+    email = [u for u in urls if u.split("://", 1)[0].lower() in EMAIL_SCHEMES]
+    other = [u for u in urls if u not in email]
+    errors = []
+    with tempfile.TemporaryDirectory(prefix="nianbao-attach-") as tmp:
+        attach = None
+        if attachment:
+            path = Path(tmp) / attachment[0]
+            path.write_text(attachment[1], encoding="utf-8-sig")  # BOM: Excel opens Chinese CSV right
+            attach = str(path)
+        if email:
+            ok, err = _notify(email, subject, html or body,
+                              apprise.NotifyFormat.HTML if html else apprise.NotifyFormat.TEXT, attach)
+            if not ok:
+                errors.append(err or "the mail server refused the notice")
+        if other:
+            ok, err = _notify(other, subject, body, apprise.NotifyFormat.TEXT, attach)
+            if not ok:
+                errors.append(err or "the notification service refused the notice")
+    if not errors:
         return DeliveryResult(True)
-    error = " ".join(captured.getvalue().split())[:500] or "the notification service refused the notice"
+    error = " | ".join(errors)
     log.warning("delivery failed to %s: %s", ", ".join(mask_url(u) for u in urls), error)
     return DeliveryResult(False, error, permanent=False)

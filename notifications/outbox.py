@@ -25,11 +25,13 @@ def outbox_dir() -> Path:
 
 
 @notify(on="outbox", name="nianbao outbox (files)")
-def _write(body: str, title: str, notify_type, meta, *args, **kwargs) -> bool:
+def _write(body: str, title: str, notify_type, meta, attach=None, *args, **kwargs) -> bool:
     name = UNSAFE.sub("_", meta.get("host") or "default")[:60] or "default"
     folder = _state["dir"] / name
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
     path = folder / f"{stamp}-{UNSAFE.sub('_', title).strip('_')[:16]}.txt"
     path.write_text(f"{title}\n{'=' * 40}\n{body.rstrip()}\n", encoding="utf-8")
+    for item in attach or []:  # a digest's CSV lands beside its text
+        (folder / f"{path.stem}-{Path(item.path).name}").write_bytes(Path(item.path).read_bytes())
     return True

@@ -1,16 +1,18 @@
-"""Render a notice (subject, body) from the Jinja2 templates of notifications/templates.
+"""Render a notice (subject, text body, HTML body) from Jinja2 templates.
 
-Templates are per kind: `<kind>.subject.j2` and `<kind>.body.j2`. Bodies are plain text;
-text that came from agencies is passed through as data, never as template source.
-An `.html.j2` body would be autoescaped (select_autoescape), so agency text stays inert.
+Templates are per kind: `<kind>.subject.j2`, `<kind>.body.j2` and optionally
+`<kind>.body.html.j2` (used for email). Admins may override any of them by putting a file
+of the same name in their own template directory, which is searched first. Text that came
+from agencies is passed as data, never as template source, and is autoescaped in HTML.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
 from notifications.dates import cn_date
 
@@ -23,10 +25,12 @@ BASIS_NOTE = {"VERIFIED": "", "IMPLIED": "（据表格勾稽关系推定）", "C
               "UNVERIFIED": "（仅供参考）"}
 
 
-def _environment(directory: Path) -> Environment:
+@lru_cache(maxsize=8)
+def environment(override: Path | None = None) -> Environment:
+    loaders = [FileSystemLoader(str(override))] if override else []
     env = Environment(
-        loader=FileSystemLoader(str(directory)),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        loader=ChoiceLoader(loaders + [FileSystemLoader(str(TEMPLATES))]),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=StrictUndefined,  # a typo in a template fails the test suite, not a notice
         trim_blocks=True,
         lstrip_blocks=True,
@@ -38,12 +42,13 @@ def _environment(directory: Path) -> Environment:
     return env
 
 
-_default_env = _environment(TEMPLATES)
-
-
-def render(kind: str, context: dict[str, Any], template_dir: Path | None = None) -> tuple[str, str]:
-    """Return (subject, body) for a notice of this kind."""
-    env = _environment(template_dir) if template_dir else _default_env
-    subject = env.get_template(f"{kind}.subject.j2").render(**context).strip()
+def render(kind: str, context: dict[str, Any], template_dir: Path | None = None) -> tuple[str, str, str]:
+    """Return (subject, text body, HTML body or "") for a notice of this kind."""
+    env = environment(Path(template_dir) if template_dir else None)
+    subject = " ".join(env.get_template(f"{kind}.subject.j2").render(**context).split())
     body = env.get_template(f"{kind}.body.j2").render(**context)
-    return subject, body
+    try:
+        html = env.get_template(f"{kind}.body.html.j2").render(**context)
+    except TemplateNotFound:
+        html = ""
+    return subject, body, html

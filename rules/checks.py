@@ -8,6 +8,8 @@ Must not load files, score, or touch anything outside the report and context.
 
 from __future__ import annotations
 
+import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
@@ -37,8 +39,9 @@ def register(name: str, kind: Kind) -> None:
 
 
 def outcome(rule: Rule, subject: str, status: str, message: str, evidence: dict | None = None) -> Outcome:
+    # basis is shared with the rule (read-only by convention): one copy per outcome is waste.
     return Outcome(rule.id, subject, status, rule.severity, rule.title, message, evidence or {},
-                   rule.weight, rule.category, dict(rule.basis))
+                   rule.weight, rule.category, rule.basis)
 
 
 def _message(rule: Rule, values: dict[str, Any]) -> str:
@@ -46,9 +49,10 @@ def _message(rule: Rule, values: dict[str, Any]) -> str:
     return fill(template, {"rule_id": rule.id, "title": rule.title, **values})
 
 
-def section_text(report: ParsedReport, key: str | None) -> tuple[str, str, int]:
+def section_text(report: ParsedReport, key: str | None, body: bool = False) -> tuple[str, str, int]:
     """(text, scope label, line offset) of a section, or of the whole text when the
-    section's position is unknown: a wider search can only find more, never blame more."""
+    section's position is unknown: a wider search can only find more, never blame more.
+    ``body`` leaves the heading line out (its words must not count as the content)."""
     text = report.text or ""
     section = report.sections.get(key) if key else None
     if not key or not section or not section.present or not section.line:
@@ -57,6 +61,8 @@ def section_text(report: ParsedReport, key: str | None) -> tuple[str, str, int]:
     start = section.line - 1
     later = [s.line for s in report.sections.values() if s.present and s.line and s.line > section.line]
     end = min(later) - 1 if later else len(lines)
+    if body:
+        start += 1
     return "\n".join(lines[start:end]), f"“{section.heading or SECTION_KEYS[key]}”部分", start
 
 
@@ -95,31 +101,74 @@ def run_sections(rule: Rule, p: P.SectionsParams, report: ParsedReport, ctx: Con
 
 # --- expression --------------------------------------------------------------------------
 
-def _values(report: ParsedReport, ctx: Context) -> dict[str, Any]:
-    values = {k: v for k, v in report.fields.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+_CACHE: ContextVar[tuple | None] = ContextVar("rules_values", default=None)
+
+# Local governments below 设区的市 and local departments have no power to make 规章
+# (立法法 第九十一条、第九十三条); names tell us which bodies those are.
+_COUNTY_OR_BELOW = re.compile(r"(区|县|旗|乡|镇|街道|街道办事处)(人民政府|政府|办事处)?$")
+_CENTRAL = re.compile(r"^(国务院|国家|中华人民共和国|中国人民银行|审计署|海关总署)")
+
+
+def rulemaking(ctx: Context) -> int:
+    """1 when the agency may issue 规章, 0 when it may not (by level and name)."""
+    name = (ctx.agency_name or "").strip()
+    if ctx.agency_level == "department":
+        return 1 if _CENTRAL.match(name) else 0
+    return 0 if _COUNTY_OR_BELOW.search(name) else 1
+
+
+def _numbers(fields: dict) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def reset_cache() -> None:
+    _CACHE.set(None)
+
+
+def field_values(report: ParsedReport, ctx: Context) -> dict[str, Any]:
+    """Every number an expression may read: table fields, meta numbers, agency facts, and
+    the previous year's fields as ``previous.<key>``. Computed once per evaluation."""
+    cached = _CACHE.get()  # engine.evaluate resets it, so a changed report is read afresh
+    if cached is not None and cached[0] is report and cached[1] is ctx:
+        return cached[2]
+    values = _numbers(report.fields)
     values["meta.year"] = report.meta.get("year") or ctx.year
+    template = str(report.meta.get("template") or "")
+    values["meta.template"] = int(template) if template.isdigit() else 0
+    values["agency.rulemaking"] = rulemaking(ctx)
+    values["agency.government"] = 1 if ctx.agency_level == "government" else 0
+    previous = ctx.previous
+    if previous is not None:
+        values.update({f"previous.{k}": v for k, v in _numbers(previous.fields).items()})
+        values["previous.meta.year"] = previous.meta.get("year") or ctx.year - 1
+    _CACHE.set((report, ctx, values))
     return values
 
 
 def run_expression(rule: Rule, p: P.ExpressionParams, report: ParsedReport, ctx: Context) -> list[Outcome]:
-    available = _values(report, ctx)
+    available = field_values(report, ctx)
+    doubtful = report.doubtful
+    previous_doubts = ctx.previous.doubtful if ctx.previous is not None else {}
     out = []
+    passed = f"{rule.title}：通过。"
     for inst in p.instances:
-        needed = list(dict.fromkeys(inst.assertion.fields + (inst.when.fields if inst.when else ())))
-        labels = {f"{n}_label": VALUE_LABELS.get(v, v) for n, v in inst.variables.items()}
-        evidence: dict[str, Any] = {
-            "expression": inst.assertion.source,
-            "fields": {k: available.get(k) for k in needed},
-            "where": {k: report.where[k] for k in needed if k in report.where},
-        }
-        doubts = {k: report.doubtful[k] for k in needed if k in report.doubtful}
+        needed = inst.needed
+        missing = [k for k in needed if k not in available]
+        evidence: dict[str, Any] = {"expression": inst.assertion.source}
+        doubts = {}
+        if doubtful or previous_doubts:
+            for k in needed:
+                source, key = (previous_doubts, k[9:]) if k.startswith("previous.") else (doubtful, k)
+                if key in source:
+                    doubts[k] = source[key]
+        if doubts or missing:
+            evidence.update(_field_evidence(report, needed, available))
         if doubts:
             evidence["doubtful"] = doubts
             reasons = "；".join(f"{label_of(k)}：{why}" for k, why in doubts.items())
             out.append(outcome(rule, inst.subject, "not_evaluated", f"未评估：以下数据读取存疑（{reasons}）。", evidence))
             continue
-        missing = [k for k in needed if k not in available]
-        values = dict(available)
+        values = available
         if missing:
             evidence["missing"] = missing
             names = "、".join(label_of(k) for k in missing[:3]) + (f"等{len(missing)}项数据" if len(missing) > 3 else "")
@@ -131,33 +180,43 @@ def run_expression(rule: Rule, p: P.ExpressionParams, report: ParsedReport, ctx:
             if rule.when_missing == "fail":
                 out.append(outcome(rule, inst.subject, "fail", f"{rule.title}：报告未填写{names}。", evidence))
                 continue
-            values.update({k: 0 for k in missing})  # "zero": a blank cell counts as 0
+            values = {**available, **{k: 0 for k in missing}}  # "zero": a blank cell counts as 0
         try:
             if inst.when is not None and not evaluate_expression(inst.when, values, p.tolerance).value:
-                evidence["when"] = False
+                evidence.update(_field_evidence(report, needed, values), when=False)
                 out.append(outcome(rule, inst.subject, "pass", "不适用：前提条件不成立。", evidence))
                 continue
             result = evaluate_expression(inst.assertion, values, p.tolerance)
-        except (ArithmeticError, TypeError, ValueError) as exc:
-            evidence["error"] = str(exc)
+        except (ArithmeticError, TypeError, ValueError, KeyError, NameError) as exc:
+            evidence.update(_field_evidence(report, needed, values), error=str(exc))
             out.append(outcome(rule, inst.subject, "not_evaluated", f"未评估：计算出错（{exc}）。", evidence))
             continue
+        if result.value:
+            # Passes are many and rarely read: keep their evidence small.
+            if result.left is not None:
+                evidence["left"], evidence["right"] = result.left, result.right
+            out.append(outcome(rule, inst.subject, "pass", passed, evidence))
+            continue
+        evidence.update(_field_evidence(report, needed, values))
         if result.left is not None:
             evidence.update(left=result.left, right=result.right, diff=result.diff)
-        status = "pass" if result.value else "fail"
+        labels = {f"{n}_label": VALUE_LABELS.get(v, v) for n, v in inst.variables.items()}
         msg_values = {**inst.variables, **labels, **{k: values.get(k) for k in needed},
                       "left": result.left, "right": result.right, "diff": result.diff,
                       "op": inst.assertion.comparison[1] if inst.assertion.comparison else "",
                       "tolerance": p.tolerance,
                       "fields": "，".join(f"{label_of(k)}={render_value(values.get(k))}" for k in needed)}
-        if status == "pass":
-            message = f"{rule.title}：通过。"
-        elif rule.message is None and result.left is None:
+        if rule.message is None and result.left is None:
             message = f"{rule.title}：条件不成立（{msg_values['fields']}）。"
         else:
             message = _message(rule, msg_values)
-        out.append(outcome(rule, inst.subject, status, message, evidence))
+        out.append(outcome(rule, inst.subject, "fail", message, evidence))
     return out
+
+
+def _field_evidence(report: ParsedReport, needed: tuple[str, ...], values: dict) -> dict[str, Any]:
+    return {"fields": {k: values.get(k) for k in needed},
+            "where": {k: report.where[k] for k in needed if k in report.where}}
 
 
 def _expression_placeholders(p: P.ExpressionParams) -> set[str]:
@@ -200,10 +259,10 @@ def run_deadline(rule: Rule, p: P.DeadlineParams, report: ParsedReport, ctx: Con
 # --- topics ------------------------------------------------------------------------------
 
 def run_topics(rule: Rule, p: P.TopicsParams, report: ParsedReport, ctx: Context) -> list[Outcome]:
-    text, scope, _ = section_text(report, p.section)
+    text, scope, _ = section_text(report, p.section, body=True)
     compact = "".join(text.split())  # PDF text breaks lines inside words
     evidence: dict[str, Any] = {"scope": scope}
-    if not compact:
+    if not (report.text or "").strip():
         return [outcome(rule, "", "not_evaluated", "未评估：未取得报告正文文字。", evidence)]
     found = {name: next((w for w in words if w in compact), None) for name, words in p.groups}
     missing = [name for name, word in found.items() if word is None]
@@ -239,6 +298,11 @@ def run_pattern(rule: Rule, p: P.PatternParams, report: ParsedReport, ctx: Conte
     return [outcome(rule, "", "fail", _message(rule, values), evidence)]
 
 
+# The other kinds live in modules of their own and register themselves here.
+def _register_more() -> None:
+    from rules import audits, history, prosechecks  # noqa: F401
+
+
 register("sections", Kind(P.parse_sections, run_sections,
                           lambda p: {"rule_id", "title", "section", "heading", "state"},
                           "报告“{heading}”部分{state}。"))
@@ -253,3 +317,5 @@ register("topics", Kind(P.parse_topics, run_topics,
 register("pattern", Kind(P.parse_pattern, run_pattern,
                          lambda p: {"rule_id", "title", "scope", "count", "quotes", "labels", "first"},
                          "{scope}发现{count}处{title}：{quotes}。"))
+
+_register_more()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from documents.report import ParsedReport
-from rules.checks import KINDS, outcome
+from rules.checks import KINDS, outcome, reset_cache
 from rules.model import Context, Evaluation, Outcome, Rule, RuleSet
 from rules.scoring import score
 
@@ -42,6 +42,7 @@ def _run(rule: Rule, report: ParsedReport, ctx: Context) -> list[Outcome]:
 def evaluate(ruleset: RuleSet, report: ParsedReport, ctx: Context, only: set[str] | None = None) -> Evaluation:
     """``only`` restricts evaluation to some rule ids (rule tests and previews use it)."""
     template = str(report.meta.get("template") or "unknown")
+    reset_cache()
     outcomes: list[Outcome] = []
     costs: dict[str, tuple[int, int]] = {}
     for rule_id in ruleset.ids:
@@ -61,7 +62,9 @@ def evaluate(ruleset: RuleSet, report: ParsedReport, ctx: Context, only: set[str
                                         f"未评估：未能识别报告采用的格式（{template}），本规则只适用于特定格式。",
                                         {"template": template}))
             continue
-        costs[rule_id] = (chosen.weight_each if chosen.weight_each is not None else chosen.weight, chosen.weight)
+        each = chosen.weight_each if chosen.weight_each is not None else chosen.weight
+        cost = ruleset.scoring.cost
+        costs[rule_id] = (cost(chosen.category, each), cost(chosen.category, chosen.weight))
         outcomes.extend(_run(chosen, report, ctx))
     points, grade, lost = score(outcomes, costs, ruleset.scoring)
     return Evaluation(outcomes=outcomes, score=points, grade=grade, lost=lost, ruleset_version=ruleset.version)

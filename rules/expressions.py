@@ -45,6 +45,9 @@ class Expression:
     # For a single top-level comparison: (left tree, operator text, right tree), so
     # messages can show both sides and their difference.
     comparison: tuple[ast.AST, str, ast.AST] | None = field(default=None, repr=False, compare=False)
+    # For a comparison of two sums (most identities): ((coef, key)..., constant) per side,
+    # evaluated without walking the tree; the same result as simpleeval (tests check both).
+    linear: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_condition(self) -> bool:
@@ -154,10 +157,31 @@ def compile_expression(text: str) -> Expression:
     rewriter = _Rewriter()
     tree = rewriter.visit(parsed).body
     ast.fix_missing_locations(tree)
-    comparison = None
+    comparison = linear = None
     if isinstance(tree, ast.Compare) and len(tree.ops) == 1:
         comparison = (tree.left, _CMPOPS[type(tree.ops[0])], tree.comparators[0])
-    return Expression(source, tuple(rewriter.fields), tree, comparison)
+        left, right = _linear(tree.left), _linear(tree.comparators[0])
+        if left is not None and right is not None:
+            linear = (left, comparison[1], right)
+    return Expression(source, tuple(rewriter.fields), tree, comparison, linear)
+
+
+def _linear(node: ast.AST, sign: int = 1) -> tuple[tuple[tuple[int, str], ...], float] | None:
+    """A side made of field keys and constants joined by + and - (no products), as
+    ((±1, key), ...) and a constant; None for anything else."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        left = _linear(node.left, sign)
+        right = _linear(node.right, sign if isinstance(node.op, ast.Add) else -sign)
+        if left is None or right is None:
+            return None
+        return left[0] + right[0], left[1] + right[1]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _linear(node.operand, -sign if isinstance(node.op, ast.USub) else sign)
+    if isinstance(node, ast.Name) and node.id.startswith("f_"):
+        return ((sign, node.id[2:].replace("__", ".")),), 0
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return (), sign * node.value
+    return None
 
 
 @dataclass
@@ -191,10 +215,33 @@ def _evaluator(values: dict[str, Any], tolerance: float) -> simpleeval.SimpleEva
     return simpleeval.SimpleEval(operators=ops, functions=dict(FUNCTIONS), names=names)
 
 
+_COMPARE = {
+    "==": lambda a, b, t: _close(a, b, t), "!=": lambda a, b, t: not _close(a, b, t),
+    "<": lambda a, b, t: a < b - t, "<=": lambda a, b, t: a <= b + t,
+    ">": lambda a, b, t: a > b + t, ">=": lambda a, b, t: a >= b - t,
+}
+
+
+def _side(terms: tuple, constant: float, values: dict[str, Any]):
+    total = constant
+    for sign, key in terms:
+        total = total + values[key] if sign > 0 else total - values[key]
+    return total
+
+
 def evaluate_expression(expr: Expression, values: dict[str, Any], tolerance: float = 0) -> Result:
-    """Evaluate with field values by key. Raises ArithmeticError (e.g. division by zero)
-    or simpleeval errors (e.g. a name without a value); callers turn those into
+    """Evaluate with field values by key. Raises ArithmeticError (e.g. division by zero),
+    KeyError or simpleeval errors (a name without a value); callers turn those into
     "not evaluated"."""
+    if expr.linear is not None:
+        (lterms, lconst), op, (rterms, rconst) = expr.linear
+        left, right = _side(lterms, lconst, values), _side(rterms, rconst, values)
+        return Result(_COMPARE[op](left, right, tolerance), left, right)
+    return evaluate_with_simpleeval(expr, values, tolerance)
+
+
+def evaluate_with_simpleeval(expr: Expression, values: dict[str, Any], tolerance: float = 0) -> Result:
+    """The general path (and the reference the linear fast path is tested against)."""
     ev = _evaluator(values, tolerance)
     value = ev.eval(expr.source, previously_parsed=expr.tree)
     if expr.comparison is None:

@@ -87,7 +87,13 @@ ACTIVE_FIELD_LABELS: dict[str, str] = {
 }
 
 # Numbers from meta that expressions may use (report.meta[...]); not table cells.
-META_NUMBERS: tuple[str, ...] = ("meta.year",)
+META_NUMBERS: dict[str, str] = {
+    "meta.year": "报告年度",
+    "meta.template": "报告格式（2021 或 2019，未识别为 0）",
+    "agency.rulemaking": "机关是否有规章制定权（1 有，0 无）",
+    "agency.government": "是否人民政府（1 是，0 否）",
+}
+PREVIOUS = "previous."  # prefix of last year's fields (history rules)
 
 
 def _build_keys() -> dict[str, str]:
@@ -99,7 +105,7 @@ def _build_keys() -> dict[str, str]:
         for outcome, outcome_label in APPEAL_OUTCOME_LABELS.items():
             keys[f"{group}.{outcome}"] = f"表四 {group_label} / {outcome_label}"
     keys.update({k: f"表二 {v}" for k, v in ACTIVE_FIELD_LABELS.items()})
-    keys.update({k: k for k in META_NUMBERS})
+    keys.update(META_NUMBERS)
     return keys
 
 
@@ -133,6 +139,10 @@ VALUE_LABELS: dict[str, str] = {
 
 
 def is_known_field(key: str) -> bool:
+    if key.startswith(PREVIOUS):
+        key = key[len(PREVIOUS):]
+        if key.startswith("agency."):
+            return False
     return key in KNOWN_FIELDS or bool(_ACTIVE2019.match(key))
 
 
@@ -148,4 +158,6 @@ def field_hint(key: str) -> str:
 
 
 def label_of(key: str) -> str:
+    if key.startswith(PREVIOUS):
+        return "上年度" + FIELD_LABELS.get(key[len(PREVIOUS):], key[len(PREVIOUS):])
     return FIELD_LABELS.get(key, key)

@@ -17,7 +17,7 @@ STATUSES = ("pass", "fail", "not_evaluated")
 WHEN_MISSING = ("not_evaluated", "skip", "fail", "zero")
 BASIS_STATUSES = ("VERIFIED", "CORROBORATED", "IMPLIED", "UNVERIFIED")
 TEMPLATES = ("2021", "2019")
-CATEGORIES = ("structure", "arithmetic", "timeliness", "text", "fees", "plausibility",
+CATEGORIES = ("structure", "format", "arithmetic", "timeliness", "text", "fees", "plausibility",
               "cross_year", "accessibility")
 DEFAULT_WEIGHTS = {"error": 10, "warning": 5, "info": 0}
 
@@ -66,13 +66,18 @@ class RuleSet:
     scoring: Any  # rules.scoring.Scoring
     source: str = ""
 
+    def __post_init__(self) -> None:
+        self._by_id: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            self._by_id.setdefault(rule.id, []).append(rule)
+
     def get(self, rule_id: str) -> list[Rule]:
         """All variants of a rule id (usually one)."""
-        return [r for r in self.rules if r.id == rule_id]
+        return self._by_id.get(rule_id, [])
 
     @property
     def ids(self) -> list[str]:
-        return list(dict.fromkeys(r.id for r in self.rules))
+        return list(self._by_id)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ class Context:
     year: int  # the year reported on
     published_on: date | None = None
     deadline_override: str | None = None  # "MM-DD", a stricter local deadline
+    # The same agency's report on the year before (history rules); None when unknown.
+    previous: Any = field(default=None, compare=False, hash=False)  # ParsedReport | None
 
     def __post_init__(self) -> None:
         if self.agency_level not in LEVELS:

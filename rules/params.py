@@ -88,6 +88,7 @@ class Instance:
     variables: dict[str, str]
     assertion: Expression
     when: Expression | None = None
+    needed: tuple[str, ...] = ()  # every key the assertion and the condition read
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,8 @@ def parse_expression(check: dict, issues: Issues) -> ExpressionParams | None:
         if when is not None and not when.is_condition:
             issues.add(line_of(check, "when"), "when must be a condition", "e.g. when: \"apply.new.total > 0\"")
             continue
-        instances.append(Instance("/".join(combo), variables, assertion, when))
+        needed = tuple(dict.fromkeys(assertion.fields + (when.fields if when else ())))
+        instances.append(Instance("/".join(combo), variables, assertion, when, needed))
     if not instances:
         return None
     all_fields = tuple(dict.fromkeys(f for i in instances for f in i.assertion.fields))

@@ -15,6 +15,10 @@ A test file (``*.yaml`` in the tests directory) is a list of cases:
         - {rule: ARI-01, subject: natural, status: fail, message: 相差}  # message: a substring
       absent: [TXT-03]                 # rule ids that must produce no outcome
       score: 90                        # optional
+      previous: {fields: {...}}        # optional: last year's report (history rules)
+
+A case with ``report: none`` tests the missing-report rules: ``context.today`` is the day
+the deadline checker runs (rules.missing_report_outcome).
 
 Every rule of the ruleset must be expected by at least one case (as semgrep and promtool
 insist); a rule without a test is reported as a failure. Must not write files.
@@ -29,12 +33,13 @@ from typing import Any
 
 from documents.report import SECTION_KEYS, ParsedReport, Section
 from rules.engine import evaluate
+from rules.history import missing_report_outcome
 from rules.loader import load_ruleset
-from rules.model import STATUSES, Context
+from rules.model import STATUSES, Context, Evaluation
 from rules.schema import plain
 from rules.yamlmarks import load_marked, line_of
 
-CASE_KEYS = ("name", "rules", "context", "report", "expect", "absent", "score", "grade")
+CASE_KEYS = ("name", "rules", "context", "report", "previous", "expect", "absent", "score", "grade")
 
 
 @dataclass(frozen=True)
@@ -72,15 +77,17 @@ def build_report(data: dict[str, Any]) -> ParsedReport:
                         text=data.get("text", "") or "")
 
 
-def build_context(data: dict[str, Any], report: ParsedReport) -> Context:
+def _date(value) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def build_context(data: dict[str, Any], report: ParsedReport, previous: ParsedReport | None = None) -> Context:
     data = dict(data or {})
-    published = data.get("published_on")
-    if isinstance(published, str):
-        published = date.fromisoformat(published)
     return Context(agency_name=str(data.get("agency", report.meta.get("agency", "测试机关"))),
                    agency_level=data.get("level", "government"),
                    year=int(data.get("year", report.meta.get("year", 2021))),
-                   published_on=published, deadline_override=data.get("deadline_override"))
+                   published_on=_date(data.get("published_on")), deadline_override=data.get("deadline_override"),
+                   previous=previous)
 
 
 def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[RuleTestFailure], set[str]]:
@@ -93,12 +100,21 @@ def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[
     expected_ids: set[str] = set()
     for rid in sorted((only or set()) - known):
         failures.append(fail(f"unknown rule id {rid}", line_of(case, "rules")))
+    no_report = case.get("report") == "none"
     try:
-        report = build_report(case.get("report"))
-        ctx = build_context(case.get("context"), report)
+        report = build_report({} if no_report else case.get("report"))
+        previous = build_report(case["previous"]) if case.get("previous") else None
+        ctx = build_context(case.get("context"), report, previous)
+        today = _date((case.get("context") or {}).get("today"))
     except (TypeError, ValueError) as exc:
         return failures + [fail(f"cannot build the report or context: {exc}")], expected_ids
-    result = evaluate(ruleset, report, ctx, only=only)
+    if no_report:
+        if today is None:
+            return failures + [fail("a case with report: none needs context.today")], expected_ids
+        missing = missing_report_outcome(ruleset, ctx, today)
+        result = Evaluation(outcomes=[missing] if missing else [], score=100, grade="", lost=[])
+    else:
+        result = evaluate(ruleset, report, ctx, only=only)
     by_key = {o.key: o for o in result.outcomes}
     expect = case.get("expect") or []
     if not expect and not case.get("absent"):

@@ -6,6 +6,7 @@ columns costs its weight once. ``scoring.yaml`` (optional, next to the rule file
 the loss per category and sets the grade thresholds:
 
     category_caps: {arithmetic: 30, text: 15}   # at most 30 points lost to arithmetic rules
+    category_weights: {format: 50}              # percent of each rule's weight (default 100)
     grades: {优: 90, 良: 75, 中: 60, 差: 0}       # lowest score for each grade
 
 "not_evaluated" and "pass" lose nothing. ``lost`` lists (rule_id, subject, points) for every
@@ -29,6 +30,7 @@ DEFAULT_GRADES = (("优", 90), ("良", 75), ("中", 60), ("差", 0))
 @dataclass(frozen=True)
 class Scoring:
     category_caps: dict[str, int] = field(default_factory=dict)
+    category_weights: dict[str, int] = field(default_factory=dict)  # percent of the rules' weights
     grades: tuple[tuple[str, int], ...] = DEFAULT_GRADES  # (grade, lowest score), best first
 
     def grade(self, score: int) -> str:
@@ -38,7 +40,14 @@ class Scoring:
         return self.grades[-1][0]
 
     def normalized(self) -> dict:
-        return {"category_caps": dict(sorted(self.category_caps.items())), "grades": [list(g) for g in self.grades]}
+        return {"category_caps": dict(sorted(self.category_caps.items())),
+                "category_weights": dict(sorted(self.category_weights.items())),
+                "grades": [list(g) for g in self.grades]}
+
+    def cost(self, category: str, points: int) -> int:
+        """A rule's points after its category's weight (rounded half up)."""
+        percent = self.category_weights.get(category, 100)
+        return int(points * percent / 100 + 0.5)
 
 
 def _points(value) -> bool:
@@ -52,7 +61,7 @@ def parse_scoring(data, issues: Issues) -> Scoring:
         issues.add(getattr(data, "line", None), "scoring.yaml must be a mapping",
                    "e.g. grades: {优: 90, 良: 75, 中: 60, 差: 0}")
         return Scoring()
-    check_keys(data, ("category_caps", "grades"), "scoring.yaml", issues)
+    check_keys(data, ("category_caps", "category_weights", "grades"), "scoring.yaml", issues)
     caps: dict[str, int] = {}
     raw_caps = data.get("category_caps") or {}
     if not isinstance(raw_caps, dict):
@@ -66,6 +75,20 @@ def parse_scoring(data, issues: Issues) -> Scoring:
             issues.add(line_of(raw_caps, cat), f"cap for {cat} must be a whole number 0–100", "")
         else:
             caps[cat] = cap
+    weights: dict[str, int] = {}
+    raw_weights = data.get("category_weights") or {}
+    if not isinstance(raw_weights, dict):
+        issues.add(line_of(data, "category_weights"), "category_weights must map a category to a percent",
+                   "e.g. {format: 50}")
+        raw_weights = {}
+    for cat, pct in raw_weights.items():
+        if cat not in CATEGORIES:
+            issues.add(line_of(raw_weights, cat), f"unknown category {cat!r}",
+                       suggest(str(cat), CATEGORIES) or f"categories: {', '.join(CATEGORIES)}")
+        elif isinstance(pct, bool) or not isinstance(pct, int) or not 0 <= pct <= 1000:
+            issues.add(line_of(raw_weights, cat), f"weight for {cat} must be a whole percent 0–1000", "e.g. 50")
+        else:
+            weights[cat] = pct
     grades = DEFAULT_GRADES
     raw_grades = data.get("grades")
     if raw_grades is not None:
@@ -77,7 +100,7 @@ def parse_scoring(data, issues: Issues) -> Scoring:
                        "give the lowest grade the threshold 0")
         else:
             grades = tuple(sorted(((str(k), v) for k, v in raw_grades.items()), key=lambda g: -g[1]))
-    return Scoring(caps, grades)
+    return Scoring(caps, weights, grades)
 
 
 def score(outcomes: Iterable[Outcome], costs: dict[str, tuple[int, int]], scoring: Scoring

@@ -161,6 +161,7 @@ def write_roster(path: Path, base: str, endpoint: JsonEndpoint, slugs: list[str]
 
     data = yaml.safe_load((EXAMPLES / "agencies.yaml").read_text(encoding="utf-8"))
     data["office"]["notify"] = [endpoint.url("office")]
+    data["office"]["admins"] = [endpoint.url("admins")]
     agencies = []
     for agency in data["agencies"]:
         if slugs and agency["slug"] not in slugs:

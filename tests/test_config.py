@@ -81,3 +81,22 @@ def test_cli_agencies_check(tmp_path):
                          capture_output=True, text=True, env={"SMTP_PASSWORD": "x", "PATH": ""})
     assert run.returncode == 1
     assert f"{path}:8: unknown level 'bureau'" in run.stderr
+
+
+def test_routing_targets_are_checked_and_selected():
+    from notifications.routing import select_targets
+
+    text = GOOD.replace("    notify: [json://hooks.example.org/fgj]\n", """    notify:
+      - json://hooks.example.org/fgj
+      - {url: "mailto://gk.example.cn?to=a@example.cn", kinds: [deficency], min_severity: fatal}
+""")
+    with pytest.raises(AgencyFileError) as info:
+        parse_roster(text, "r.yaml", env={"SMTP_PASSWORD": "x"})
+    assert "unknown notice kind 'deficency' — did you mean 'deficiency'?" in str(info.value)
+    assert "unknown severity 'fatal'" in str(info.value)
+    fixed = text.replace("deficency", "deficiency").replace("fatal", "error")
+    targets = parse_roster(fixed, "r.yaml", env={"SMTP_PASSWORD": "x"}).agencies[0].notify
+    assert select_targets(targets, "deficiency", "error") == ["json://hooks.example.org/fgj",
+                                                              "mailto://gk.example.cn?to=a@example.cn"]
+    assert select_targets(targets, "deficiency", "warning") == ["json://hooks.example.org/fgj"]
+    assert select_targets(targets, "reminder", "error") == ["json://hooks.example.org/fgj"]

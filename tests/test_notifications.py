@@ -26,7 +26,7 @@ def _context(**kw):
 
 
 def test_deficiency_notice_is_chinese_with_rule_id_evidence_and_dates():
-    subject, body = render("deficiency", _context())
+    subject, body, html = render("deficiency", _context())
     assert subject == "【整改通知】青河区发展和改革局2025年政府信息公开工作年度报告存在1项问题"
     assert "（规则 ARI-01）" in body and "相差1" in body and "三 一、本年新收" in body
     assert "发布日期：2026年1月22日" in body and "请于2026年7月21日前完成整改" in body
@@ -34,7 +34,7 @@ def test_deficiency_notice_is_chinese_with_rule_id_evidence_and_dates():
 
 
 def test_agency_text_is_data_not_template():
-    subject, body = render("deficiency", _context(agency_name="{{ 7*7 }}<b>"))
+    subject, body, html = render("deficiency", _context(agency_name="{{ 7*7 }}<b>"))
     assert "{{ 7*7 }}<b>" in subject and "49" not in subject
 
 

@@ -73,8 +73,11 @@ def test_one_cycle_finds_each_agencys_state_and_notifies_once(rt):
     qu = ep.to("qinghe-qu")
     assert len(qu) == 1 and "TXT-03" in qu[0]["message"]
     assert ep.to("songlin-xian") == [] and ep.to("songlin-wjw") == []
-    # One alert to the office per deficient report or missing report: qu, fgj, jyj, sthj.
-    assert len(ep.to("office")) == 4
+    # One alert to the office per report with errors or missing report (qu, fgj, jyj, sthj), and the digest.
+    office = ep.to("office")
+    assert sorted(m["title"][:6] for m in office) == ["【年报监测】"] * 4 + ["【年报监测汇"]
+    # What nianbao could not evaluate goes to the admins, never to the agency.
+    assert all("未能评估" in m["title"] for m in ep.to("admins"))
     with session_scope(rt.db_url) as session:
         assert all(n.status == "sent" for n in session.exec(select(Notice)))
 
@@ -123,9 +126,13 @@ def test_every_step_run_twice_leaves_the_same_rows_as_one_clean_run(rt, tmp_path
         pipeline.run_step(rt, step.step, step.arg)
         queue.extend(first)
     from worker.delivery import pending_notices
+    from worker.digest import send_digest
+    from worker.followup import follow_up
     from worker.planning import check_deadlines
 
-    for step in check_deadlines(rt) + check_deadlines(rt) + pending_notices(rt):
+    periodic = check_deadlines(rt) + check_deadlines(rt) + follow_up(rt) + follow_up(rt)
+    periodic += send_digest(rt) + send_digest(rt)
+    for step in periodic + pending_notices(rt):
         pipeline.run_step(rt, step.step, step.arg)
         pipeline.run_step(rt, step.step, step.arg)
     assert db_summary(rt.db_url) == db_summary(clean.db_url)
@@ -133,17 +140,31 @@ def test_every_step_run_twice_leaves_the_same_rows_as_one_clean_run(rt, tmp_path
 
 
 def test_notices_survive_an_endpoint_outage_and_arrive_once(rt):
+    from datetime import timedelta
+
+    from models import DeliveryAttempt
+
     rt.endpoint.down = True
     report = run_cycle(rt)
-    assert report.transient  # recorded and left for the next cycle
+    assert report.transient  # recorded and left for a later cycle, with a backoff
     with session_scope(rt.db_url) as session:
+        planned = len(session.exec(select(Notice)).all())
         pending = session.exec(select(Notice).where(Notice.status == "pending")).all()
-        assert len(pending) == 8 and all("503" in n.last_error for n in pending)
+        # qu, fgj, jyj, sthj: notice + alert each; the digest; the admins' list of doubts
+        assert planned == 10 and len(pending) == planned
+        assert all("503" in n.last_error and n.next_attempt_at for n in pending)
+        attempts = session.exec(select(DeliveryAttempt)).all()
+        assert len(attempts) == planned and not any(a.ok for a in attempts)
+        assert all("json://127.0.0.1" in a.targets and "503" in a.error for a in attempts)
+    run_cycle(rt)  # still inside the backoff: no new attempt
+    with session_scope(rt.db_url) as session:
+        assert len(session.exec(select(DeliveryAttempt)).all()) == planned
     rt.endpoint.down = False
+    rt.settings.today += timedelta(days=1)  # the next day: every backoff has passed
     run_cycle(rt)
     run_cycle(rt)
-    assert len(rt.endpoint.received) == 8
-    assert len({(m["path"], m["title"]) for m in rt.endpoint.received}) == 8
+    assert len(rt.endpoint.received) == planned
+    assert len({(m["path"], m["title"]) for m in rt.endpoint.received}) == planned
 
 
 def test_bad_inputs_end_as_recorded_statuses(rt, tmp_path):
@@ -204,6 +225,6 @@ def test_with_no_valid_rules_reports_stay_unscored_and_say_why(rt, tmp_path):
     states = statuses(rt)
     assert states["songlin-xian"].state == "not_scored"
     with session_scope(rt.db_url) as session:
-        # Only the missing report is known for sure: its two notices, nothing about unscored reports.
-        assert sorted(n.dedup_key.split(":")[0] for n in session.exec(select(Notice))) == ["alert", "missing"]
+        # Without rules nothing is judged, not even a missing report: only the digest, which says so.
+        assert sorted(n.dedup_key.split(":")[0] for n in session.exec(select(Notice))) == ["digest"]
         assert not session.get(Health, "rules").ok

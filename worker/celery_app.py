@@ -41,14 +41,19 @@ app.conf.update(
     # A slow agency site must not starve scoring or notices: each kind of work has its queue.
     task_routes={
         "nianbao.poll_source": {"queue": "fetch"},
+        "nianbao.poll_batch": {"queue": "fetch"},
         "nianbao.fetch_report": {"queue": "fetch"},
         "nianbao.deliver": {"queue": "notify"},
         "nianbao.deliver_pending": {"queue": "notify"},
     },
     beat_schedule={
+        # Each source's own next_poll_at (calendar, jitter, backoff) decides; this only looks often.
         "poll-due-sources": {"task": "nianbao.poll_due", "schedule": 300.0},
         "deliver-pending-notices": {"task": "nianbao.deliver_pending", "schedule": 120.0},
+        "refresh-expectations": {"task": "nianbao.refresh_expectations", "schedule": crontab(hour=7, minute=50)},
         "check-deadlines": {"task": "nianbao.check_deadlines", "schedule": crontab(hour=8, minute=0)},
+        "follow-up": {"task": "nianbao.follow_up", "schedule": crontab(hour=8, minute=30)},
+        "digest": {"task": "nianbao.send_digest", "schedule": crontab(hour=8, minute=45)},
     },
     timezone="Asia/Shanghai",
 )

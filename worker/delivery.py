@@ -1,8 +1,10 @@
-"""Step deliver: send one outbox row, at most once.
+"""Step deliver: send one outbox row, at most once, and record every attempt.
 
 The row is claimed with a conditional UPDATE (pending → sending) so two workers, or a task
-run twice, cannot both send it. The outcome is recorded on the row. A worker that dies
-between claiming and recording leaves the row `sending`; sweep_stale marks such rows
+run twice, cannot both send it. Each try is a DeliveryAttempt row (time, result, the
+provider's error, targets masked). Transient failures go back to pending with a backoff
+(for hours, then the row fails); permanent ones fail at once and tell the admins. A worker
+that dies between claiming and recording leaves the row `sending`; sweep_stale marks it
 `unknown` instead of sending again: we say honestly that we do not know, rather than risk a
 duplicate notice to a government office.
 """
@@ -10,65 +12,126 @@ duplicate notice to a government office.
 from __future__ import annotations
 
 import logging
+import random
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from config.agencies import expand_env
-from models import Agency, Notice, Office
+from models import Agency, DeliveryAttempt, Notice, Office
 from models.db import session_scope
 from models.types import utcnow
-from notifications import send
+from notifications import mask_url, send
+from notifications.routing import select_targets
 from worker.errors import TransientError
 from worker.runtime import Runtime
 from worker.steps import Next
 
 log = logging.getLogger(__name__)
-STALE_AFTER = timedelta(minutes=10)
+MAX_ATTEMPTS = 12  # 30 s doubling, capped at an hour: about six hours of trying
+
+
+def backoff(attempts: int) -> timedelta:
+    seconds = min(3600, 30 * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def targets_for(session: Session, notice: Notice) -> list[str]:
+    office = session.exec(select(Office)).first()
+    if notice.audience == "office":
+        entries = office.notify if office else []
+    elif notice.audience == "admins":
+        entries = (office.admins or office.notify) if office else []
+    else:
+        agency = session.get(Agency, notice.agency_id)
+        entries = agency.notify if agency else []
+    return select_targets(entries, notice.kind, notice.severity)
 
 
 def deliver(rt: Runtime, notice_id: int) -> list[Next]:
     with session_scope(rt.db_url) as session:
+        now = rt.now()  # retry times are on the reference clock (a pinned demo/test date moves them too)
         claimed = session.execute(
-            update(Notice).where(Notice.id == notice_id, Notice.status == "pending")
+            update(Notice).where(Notice.id == notice_id, Notice.status == "pending",
+                                 (Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now))  # noqa: E711
             .values(status="sending", attempts=Notice.attempts + 1, claimed_at=utcnow()))
         session.commit()
         if claimed.rowcount != 1:
-            return []  # sent, failed for good, or being sent by someone else
+            return []  # sent, failed for good, not yet due, or being sent by someone else
         notice = session.get(Notice, notice_id)
-        if notice.audience == "office":
-            office = session.exec(select(Office)).first()
-            targets = office.notify if office else []
-        else:
-            agency = session.get(Agency, notice.agency_id)
-            targets = agency.notify if agency else []
-        result = send([expand_env(t) for t in targets], notice.subject, notice.body)
+        targets = targets_for(session, notice)
+        if not targets:
+            notice.status, notice.last_error = "no_target", f"no target is configured for {notice.kind} notices"
+            session.add(notice)
+            session.commit()
+            return []
+        attachment = (notice.attachment_name, notice.attachment) if notice.attachment_name else None
+        result = send([expand_env(t) for t in targets], notice.subject, notice.body, html=notice.body_html,
+                      attachment=attachment)
+        session.add(DeliveryAttempt(notice_id=notice.id, ok=result.ok, permanent=result.permanent,
+                                    targets=", ".join(mask_url(t) for t in targets), error=result.error))
+        follow: list[Next] = []
         if result.ok:
             notice.status, notice.sent_at, notice.last_error = "sent", utcnow(), ""
+        elif result.permanent or notice.attempts >= MAX_ATTEMPTS:
+            notice.status, notice.last_error = "failed", result.error
+            follow = _tell_admins(session, rt, notice)
         else:
-            notice.status = "failed" if result.permanent else "pending"
-            notice.last_error = result.error
+            notice.status, notice.last_error = "pending", result.error
+            notice.next_attempt_at = rt.now() + backoff(notice.attempts)
         session.add(notice)
         session.commit()
-        if not result.ok and not result.permanent:
+        if not result.ok and notice.status == "pending":
             raise TransientError(f"notice {notice_id}: {result.error}")
-        return []
+        return follow
+
+
+def _tell_admins(session: Session, rt: Runtime, notice: Notice) -> list[Next]:
+    """A notice that can never be delivered is an admin's problem (a bad address, a bad URL)."""
+    if notice.audience == "admins":
+        return []  # never alert about the alert: it stays failed and shows in `notices list`
+    from worker.planning import add_notice
+
+    admin = add_notice(session, rt, f"admin:failed:{notice.id}", "admin", "admins", None, None, "admin",
+                       {"headline": f"通知发送失败：{notice.subject}",
+                        "lines": [f"通知编号 {notice.id}，已尝试 {notice.attempts} 次", f"错误：{notice.last_error}",
+                                  "请检查收件地址或通知渠道配置，修正后可用 nianbao notices resend 重新发送。"]})
+    session.flush()
+    return [Next("deliver", admin.id)] if admin else []
 
 
 def pending_notices(rt: Runtime) -> list[Next]:
-    """Pending rows (new, or waiting for a retry) to hand to deliver; stale claims are swept first."""
+    """Pending rows that are due (new, or waiting for a retry) to hand to deliver; stale claims swept first."""
     sweep_stale(rt)
+    now = rt.now()
     with session_scope(rt.db_url) as session:
-        ids = session.exec(select(Notice.id).where(Notice.status == "pending").order_by(Notice.id))
+        ids = session.exec(select(Notice.id).where(
+            Notice.status == "pending", (Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now))  # noqa: E711
+            .order_by(Notice.id))
         return [Next("deliver", i) for i in ids]
 
 
 def sweep_stale(rt: Runtime) -> int:
+    older_than = timedelta(seconds=rt.settings.sending_stale_seconds)
     with session_scope(rt.db_url) as session:
         result = session.execute(
-            update(Notice).where(Notice.status == "sending", Notice.claimed_at < utcnow() - STALE_AFTER)
+            update(Notice).where(Notice.status == "sending", Notice.claimed_at < utcnow() - older_than)
             .values(status="unknown", last_error="the worker stopped between sending and recording; "
                                                   "check with the recipient before re-sending"))
         session.commit()
         return result.rowcount
+
+
+def resend(rt: Runtime, notice_id: int) -> bool:
+    """An admin's decision to try a failed, unknown or unrouted notice again."""
+    with session_scope(rt.db_url) as session:
+        done = session.execute(update(Notice).where(Notice.id == notice_id,
+                                                    Notice.status.in_(("failed", "unknown", "no_target")))
+                               .values(status="pending", next_attempt_at=None, last_error=""))
+        session.commit()
+        return done.rowcount == 1
+
+
+def masked_targets(session: Session, notice: Notice) -> list[str]:
+    return [mask_url(expand_env(t)) for t in targets_for(session, notice)]

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Callable
 
-from sqlmodel import select
+from sqlmodel import update
 
 from config.agencies import AgencyFileError, load_roster
 from models import Health, Source
@@ -16,7 +16,7 @@ from worker.delivery import deliver
 from worker.errors import RulesUnavailable
 from worker.parsing import parse_snapshot
 from worker.planning import plan_notices
-from worker.polling import fetch_report, poll_source
+from worker.polling import fetch_report, host_of, poll_batch, poll_source
 from worker.roster import sync_roster
 from worker.runtime import Runtime
 from worker.scoring import evaluate
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 STEP_FUNCTIONS: dict[str, Callable[[Runtime, int], list[Next]]] = {
     "poll_source": poll_source,
+    "poll_batch": poll_batch,
     "fetch_report": fetch_report,
     "parse_snapshot": parse_snapshot,
     "evaluate": evaluate,
@@ -34,7 +35,7 @@ STEP_FUNCTIONS: dict[str, Callable[[Runtime, int], list[Next]]] = {
 }
 
 
-def run_step(rt: Runtime, step: str, arg: int) -> list[Next]:
+def run_step(rt: Runtime, step: str, arg) -> list[Next]:
     return STEP_FUNCTIONS[step](rt, arg)
 
 
@@ -71,17 +72,35 @@ def check_rules(rt: Runtime) -> bool:
     return ok
 
 
+CLAIM_MINUTES = 30  # a claimed source is not handed out again meanwhile; its poll sets the real next time
+
+
 def due_sources(rt: Runtime, *, all_sources: bool = False) -> list[Next]:
-    """Sources whose next poll time has come (all active ones with all_sources); claims them for
-    the interval so a second poll_due in the meantime does not enqueue them again."""
+    """Sources whose next poll time has come (all active ones with all_sources, which also
+    re-checks every recent report), in batches of poll_batch_size. A host's sources go in the
+    same batch, so its per-host limits hold across the whole cycle. Claims the sources for a
+    while, so a second poll_due in the meantime does not enqueue them again."""
     now = utcnow()
     with session_scope(rt.db_url) as session:
-        query = select(Source).where(Source.active == True)  # noqa: E712
+        # Claim and list in one statement (UPDATE … RETURNING: PostgreSQL, SQLite ≥ 3.35).
+        claim = (update(Source).where(Source.active == True)  # noqa: E712
+                 .values(next_poll_at=now + timedelta(minutes=CLAIM_MINUTES))
+                 .returning(Source.id, Source.url))
         if not all_sources:
-            query = query.where((Source.next_poll_at == None) | (Source.next_poll_at <= now))  # noqa: E711
-        sources = list(session.exec(query.order_by(Source.id)))
-        for source in sources:
-            source.next_poll_at = now + timedelta(minutes=rt.settings.poll_interval_minutes)
-            session.add(source)
+            claim = claim.where((Source.next_poll_at == None) | (Source.next_poll_at <= now))  # noqa: E711
+        rows = [tuple(r) for r in session.execute(claim)]
         session.commit()
-        return [Next("poll_source", s.id) for s in sources]
+    rows.sort(key=lambda r: (host_of(r[1]), r[0]))
+    size = rt.settings.poll_batch_size
+    return [Next("poll_batch", {"ids": [r[0] for r in rows[i:i + size]], "force": all_sources})
+            for i in range(0, len(rows), size)]
+
+
+def refresh_expectations(rt: Runtime) -> int:
+    """Every agency's expected report for the current year (pending turns missing with time)."""
+    from worker import expectations
+
+    with session_scope(rt.db_url) as session:
+        changed = expectations.refresh(session, rt.today())
+        session.commit()
+    return changed

@@ -3,7 +3,13 @@
 A Deficiency is one problem of one agency and report year; it stays open across report
 versions until a version passes the rule. Notices are keyed (dedup_key) by what they say:
 the same finding set for the same report never goes out twice, and planning runs in one
-transaction with the deficiency changes, so a crash leaves neither half.
+transaction with the deficiency changes, so a crash leaves neither half. (What polling
+observes — unreachable sites, silent edits, backdated pages — is told by worker.events.)
+
+Who hears what: the agency gets its failing findings (never our own doubts: findings not
+evaluated go to the admins); the office is alerted to reports with errors, to missing
+reports (and, via worker.events, to what polling saw). A silenced rule keeps its deficiency
+open and visible in the digest, but sends nothing.
 """
 
 from __future__ import annotations
@@ -13,103 +19,163 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from models import Agency, Deficiency, Evaluation, Finding, Notice, Office, Report, Snapshot, Source
+from models import Agency, Deficiency, Evaluation, Finding, Notice, Office, Report, Silence, Snapshot
 from models.db import session_scope
-from models.types import utcnow
 from notifications import render
-from notifications.dates import add_working_days, cn_date
+from notifications.dates import add_working_days
 from worker.runtime import Runtime
 from worker.steps import Next
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-MISSING_RULE = "TIM-02"
 
 
-def _digest(keys: set[tuple[str, str]]) -> str:
+def _digest(keys) -> str:
     return hashlib.sha256(repr(sorted(keys)).encode()).hexdigest()[:16]
 
 
-def _add_notice(session: Session, rt: Runtime, dedup_key: str, kind: str, audience: str, agency: Agency | None,
-                report: Report | None, template: str, context: dict) -> Notice | None:
-    if session.exec(select(Notice).where(Notice.dedup_key == dedup_key)).first():
+def highest(severities) -> str:
+    return min(severities, key=lambda s: SEVERITY_ORDER.get(s, 9), default="")
+
+
+def add_notice(session: Session, rt: Runtime, dedup_key: str, kind: str, audience: str, agency: Agency | None,
+               report: Report | None, template: str, context: dict, severity: str = "") -> Notice | None:
+    """Render and queue a notice once per dedup key (None when it exists already).
+
+    In a preview session (session.info["preview"]) every notice is rendered, sent before or not."""
+    if not session.info.get("preview") and session.exec(select(Notice).where(Notice.dedup_key == dedup_key)).first():
         return None
     office = session.exec(select(Office)).first()
     context = {"office_name": office.name if office else "政务公开办", "today": rt.today(), **context}
-    subject, body = render(template, context)
-    notice = Notice(dedup_key=dedup_key, kind=kind, audience=audience, agency_id=agency.id if agency else None,
-                    report_id=report.id if report else None, subject=subject, body=body)
+    subject, body, html = render(template, context, template_dir=rt.settings.templates_dir)
+    notice = Notice(dedup_key=dedup_key, kind=kind, audience=audience, severity=severity,
+                    agency_id=agency.id if agency else None, report_id=report.id if report else None,
+                    subject=subject, body=body, body_html=html)
     session.add(notice)
     return notice
 
 
+def silenced_rules(session: Session, agency_id: int, today: date) -> set[str]:
+    """Rules silenced for this agency (or for every agency) today; expired silences lapse by themselves."""
+    rows = session.exec(select(Silence).where(Silence.until >= today,
+                                              (Silence.agency_id == agency_id) | (Silence.agency_id == None)))  # noqa: E711
+    return {s.rule_id for s in rows}
+
+
 def plan_notices(rt: Runtime, evaluation_id: int) -> list[Next]:
     with session_scope(rt.db_url) as session:
-        evaluation = session.get(Evaluation, evaluation_id)
+        notices = _plan(session, rt, evaluation_id)
+        session.commit()
+        return [Next("deliver", n.id) for n in notices]
+
+
+def preview_notices(rt: Runtime, report_id: int) -> list[Notice]:
+    """What planning the report's latest evaluation would send, rendered, without sending or saving."""
+    with session_scope(rt.db_url) as session:
+        report = session.get(Report, report_id)
+        if report is None or report.latest_snapshot_id is None:
+            return []
+        evaluation = session.exec(select(Evaluation).where(Evaluation.snapshot_id == report.latest_snapshot_id)
+                                  .order_by(Evaluation.id.desc())).first()
         if evaluation is None:
             return []
-        snapshot = session.get(Snapshot, evaluation.snapshot_id)
-        report = session.get(Report, snapshot.report_id)
-        if report.latest_snapshot_id != snapshot.id or report.year is None:
-            return []  # an older version, or a report we cannot place in a year: nothing to say
-        agency = session.get(Agency, report.agency_id)
-        findings = list(session.exec(select(Finding).where(Finding.evaluation_id == evaluation.id)))
-        failing = sorted((f for f in findings if f.status == "fail"),
-                         key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.rule_id, f.subject))
-        fail_keys = {(f.rule_id, f.subject) for f in failing}
-        unsure_keys = {(f.rule_id, f.subject) for f in findings if f.status == "not_evaluated"}
+        session.info["preview"] = True
+        with session.no_autoflush:
+            notices = _plan(session, rt, evaluation.id)
+        session.rollback()
+        return notices
 
-        cases = {(d.rule_id, d.subject): d for d in session.exec(
-            select(Deficiency).where(Deficiency.agency_id == agency.id, Deficiency.year == report.year))}
-        for f in failing:
-            case = cases.get((f.rule_id, f.subject))
-            if case is None:
-                case = Deficiency(agency_id=agency.id, year=report.year, rule_id=f.rule_id, subject=f.subject,
-                                  severity=f.severity, title=f.title, message=f.message)
-            elif case.state == "resolved":
-                case.state, case.opened_at, case.resolved_at = "open", utcnow(), None
-            case.severity, case.title, case.message = f.severity, f.title, f.message
-            case.last_evaluation_id = evaluation.id
+
+def _plan(session: Session, rt: Runtime, evaluation_id: int) -> list[Notice]:
+    """Update the deficiency cases and queue the notices of one evaluation (not committed)."""
+    evaluation = session.get(Evaluation, evaluation_id)
+    if evaluation is None:
+        return []
+    snapshot = session.get(Snapshot, evaluation.snapshot_id)
+    report = session.get(Report, snapshot.report_id)
+    if report.latest_snapshot_id != snapshot.id or report.year is None:
+        return []  # an older version, or a report we cannot place in a year: nothing to say
+    today = rt.today()
+    if report.year < expected_year(today) - rt.settings.notify_years_back:
+        return []  # an earlier year's report: scored (history rules compare with it), not pursued
+    agency = session.get(Agency, report.agency_id)
+    findings = list(session.exec(select(Finding).where(Finding.evaluation_id == evaluation.id)))
+    # Info-level findings are quality signals, not something to correct: they stay in the evaluation.
+    floor = SEVERITY_ORDER.get(rt.settings.case_min_severity, 1)
+    failing = sorted((f for f in findings if f.status == "fail" and SEVERITY_ORDER.get(f.severity, 9) <= floor),
+                     key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.rule_id, f.subject))
+    unsure = [f for f in findings if f.status == "not_evaluated"]
+    fail_keys = {(f.rule_id, f.subject) for f in failing}
+    unsure_keys = {(f.rule_id, f.subject) for f in unsure}
+    silenced = silenced_rules(session, agency.id, today)
+    correct_by, holidays_known = add_working_days(today, rt.settings.correction_days)
+
+    # A preview shows the notice as if the cases were new: what this version says, whatever was sent before.
+    cases = {} if session.info.get("preview") else {(d.rule_id, d.subject): d for d in session.exec(
+        select(Deficiency).where(Deficiency.agency_id == agency.id, Deficiency.year == report.year))}
+    for f in failing:
+        case = cases.get((f.rule_id, f.subject))
+        if case is None:
+            case = Deficiency(agency_id=agency.id, year=report.year, rule_id=f.rule_id, subject=f.subject,
+                              severity=f.severity, title=f.title, message=f.message, correct_by=correct_by,
+                              opened_at=rt.now())
+            cases[(f.rule_id, f.subject)] = case
+        elif case.state == "resolved":
+            case.state, case.opened_at, case.resolved_at = "open", rt.now(), None
+            case.correct_by, case.reminded_at, case.escalated_at = correct_by, None, None
+        case.severity, case.title, case.message = f.severity, f.title, f.message
+        case.last_evaluation_id = evaluation.id
+        session.add(case)
+    resolved = []
+    for key, case in cases.items():
+        # A rule we could not evaluate this time says nothing about the problem: keep it open.
+        if case.state == "open" and key not in fail_keys and key not in unsure_keys:
+            case.state, case.resolved_at, case.last_evaluation_id = "resolved", rt.now(), evaluation.id
             session.add(case)
-        resolved = []
-        for key, case in cases.items():
-            # A rule we could not evaluate this time says nothing about the problem: keep it open.
-            if case.state == "open" and key not in fail_keys and key not in unsure_keys:
-                case.state, case.resolved_at, case.last_evaluation_id = "resolved", utcnow(), evaluation.id
-                session.add(case)
-                resolved.append(case)
+            resolved.append(case)
 
-        common = {"agency_name": agency.name, "year": report.year, "report_title": report.title or report.url,
-                  "report_url": report.url, "published_on": report.published_on, "sha256": snapshot.sha256,
-                  "fetched_at": snapshot.fetched_at, "score": evaluation.score, "grade": evaluation.grade}
-        notices: list[Notice | None] = []
-        if failing:
-            digest = _digest(fail_keys)
-            correct_by, known = add_working_days(rt.today(), rt.settings.correction_days)
-            notices.append(_add_notice(
-                session, rt, f"deficiency:{report.id}:{digest}", "deficiency", "agency", agency, report, "deficiency",
-                {**common, "findings": [_finding_view(f) for f in failing], "correct_by": correct_by,
-                 "holidays_known": known}))
-            errors = sum(1 for f in failing if f.severity == "error")
-            notices.append(_add_notice(
+    common = {"agency_name": agency.name, "year": report.year, "report_title": report.title or report.url,
+              "report_url": report.url, "published_on": report.published_on, "sha256": snapshot.sha256,
+              "fetched_at": snapshot.fetched_at, "score": evaluation.score, "grade": evaluation.grade}
+    notices: list[Notice | None] = []
+    told = [f for f in failing if f.rule_id not in silenced]
+    if told:
+        digest = _digest((f.rule_id, f.subject) for f in told)
+        due = min((cases[(f.rule_id, f.subject)].correct_by or correct_by) for f in told)
+        notices.append(add_notice(
+            session, rt, f"deficiency:{report.id}:{digest}", "deficiency", "agency", agency, report, "deficiency",
+            {**common, "findings": [finding_view(f) for f in told], "correct_by": due,
+             "holidays_known": holidays_known}, severity=highest(f.severity for f in told)))
+        errors = [f for f in told if f.severity == "error"]
+        if errors:  # the office is alerted at once to errors; warnings wait for the digest
+            notices.append(add_notice(
                 session, rt, f"alert:report:{report.id}:{digest}", "alert", "office", agency, report, "alert",
-                {"headline": f"{agency.name}{report.year}年年报存在{len(failing)}项问题（其中错误{errors}项），"
+                {"headline": f"{agency.name}{report.year}年年报存在{len(told)}项问题（其中错误{len(errors)}项），"
                              f"评分{evaluation.score}分",
-                 "lines": [f"{f.rule_id} {f.title}：{f.message}" for f in failing], "report_url": report.url}))
-        if resolved:
-            still_open = [c for c in cases.values() if c.state == "open"]
-            notices.append(_add_notice(
-                session, rt, f"resolution:{report.id}:{evaluation.id}", "resolution", "agency", agency, report,
-                "resolution", {**common, "resolved": resolved, "still_open": still_open}))
-            notices.append(_add_notice(
-                session, rt, f"alert:resolved:{report.id}:{evaluation.id}", "alert", "office", agency, report, "alert",
-                {"headline": f"{agency.name}{report.year}年年报已整改{len(resolved)}项问题"
-                             + (f"，仍有{len(still_open)}项待整改" if still_open else "，问题已全部消除"),
-                 "lines": [f"{c.rule_id} {c.title}：已消除" for c in resolved], "report_url": report.url}))
-        session.commit()
-        return [Next("deliver", n.id) for n in notices if n is not None]
+                 "lines": [f"{f.rule_id} {f.title}：{f.message}" for f in told], "report_url": report.url},
+                severity="error"))
+    if unsure:
+        notices.append(add_notice(
+            session, rt, f"admin:doubts:{report.id}:{_digest(unsure_keys)}", "admin", "admins", agency, report,
+            "admin", {"headline": f"{agency.name}{report.year}年年报有{len(unsure)}项规则未能评估（不会通知该单位）",
+                      "lines": [f"{f.rule_id} {f.subject} {f.title}：{f.message}" for f in unsure[:20]]
+                      + ([f"……另有{len(unsure) - 20}项，见 nianbao status"] if len(unsure) > 20 else []),
+                      "report_url": report.url}, severity="info"))
+    if resolved:
+        still_open = [c for c in cases.values() if c.state == "open"]
+        notices.append(add_notice(
+            session, rt, f"resolution:{report.id}:{evaluation.id}", "resolution", "agency", agency, report,
+            "resolution", {**common, "resolved": resolved, "still_open": still_open}))
+        notices.append(add_notice(
+            session, rt, f"alert:resolved:{report.id}:{evaluation.id}", "alert", "office", agency, report, "alert",
+            {"headline": f"{agency.name}{report.year}年年报已整改{len(resolved)}项问题"
+                         + (f"，仍有{len(still_open)}项待整改" if still_open else "，问题已全部消除"),
+             "lines": [f"{c.rule_id} {c.title}：已消除" for c in resolved], "report_url": report.url}))
+    if not session.info.get("preview"):
+        session.flush()
+    return [n for n in notices if n is not None]
 
 
-def _finding_view(f: Finding) -> dict:
+def finding_view(f: Finding) -> dict:
     return {"rule_id": f.rule_id, "subject": f.subject, "severity": f.severity, "title": f.title,
             "message": f.message, "evidence": f.evidence or {}, "basis": f.basis or {}}
 
@@ -120,44 +186,49 @@ def expected_year(today: date) -> int:
 
 
 def check_deadlines(rt: Runtime) -> list[Next]:
-    """Missing reports become deficiencies (TIM-02) and alerts once their deadline has passed.
+    """Missing reports become deficiencies (the ruleset's `missing` rule, TIM-02) and alerts once
+    their deadline, local override and grace days have passed.
 
     An agency whose every source failed is `unreachable`, not missing: a site that is down is
     not an agency that failed to publish.
     """
-    from rules import report_deadline
+    from rules import Context, missing_report_outcome
+    from worker.expectations import expectation_for
 
+    ruleset = rt.rules.current()
     today, year = rt.today(), expected_year(rt.today())
     next_steps: list[Next] = []
     with session_scope(rt.db_url) as session:
         for agency in session.exec(select(Agency).where(Agency.active == True)):  # noqa: E712
-            deadline = report_deadline(agency.level, year, agency.deadline)
-            if today <= deadline:
+            if expectation_for(session, agency, today, year).state != "missing":
+                continue  # pending, published, or unreachable: a site that is down is not a missing report
+            ctx = Context(agency_name=agency.name, agency_level=agency.level, year=year, published_on=None,
+                          deadline_override=agency.deadline)
+            outcome = missing_report_outcome(ruleset, ctx, today)
+            if outcome is None or outcome.status != "fail":
                 continue
-            has_report = session.exec(select(Report.id).where(Report.agency_id == agency.id,
-                                                              Report.year == year)).first()
-            if has_report:
-                continue
-            sources = list(session.exec(select(Source).where(Source.agency_id == agency.id, Source.active == True)))  # noqa: E712
-            if (sources and all(s.status == "failed" for s in sources)) or any(s.status == "new" for s in sources):
-                continue  # unreachable or never polled: not evidence of a missing report
             case = session.exec(select(Deficiency).where(
-                Deficiency.agency_id == agency.id, Deficiency.year == year, Deficiency.rule_id == MISSING_RULE,
+                Deficiency.agency_id == agency.id, Deficiency.year == year, Deficiency.rule_id == outcome.rule_id,
                 Deficiency.subject == "")).first()
-            message = f"截至{cn_date(today)}，未在政府信息公开年报栏目发现{year}年度报告（截止日期{cn_date(deadline)}）。"
             if case is None:
-                case = Deficiency(agency_id=agency.id, year=year, rule_id=MISSING_RULE, severity="error",
-                                  title="未按期公布年度报告", message=message)
+                case = Deficiency(agency_id=agency.id, year=year, rule_id=outcome.rule_id, severity=outcome.severity,
+                                  title=outcome.title, message=outcome.message, opened_at=rt.now(),
+                                  correct_by=add_working_days(today, rt.settings.correction_days)[0])
                 session.add(case)
             elif case.state == "resolved":
                 continue
-            lines = [message, "依据：《中华人民共和国政府信息公开条例》第四十九条"]
+            if outcome.rule_id in silenced_rules(session, agency.id, today):
+                session.commit()
+                continue
+            deadline = date.fromisoformat(outcome.evidence["deadline"])
+            lines = [outcome.message] + ([f"依据：{outcome.basis['text']}"] if outcome.basis.get("text") else [])
             notices = [
-                _add_notice(session, rt, f"missing:{agency.id}:{year}", "deficiency", "agency", agency, None, "missing",
-                            {"agency_name": agency.name, "year": year, "deadline": deadline, "rule_id": MISSING_RULE}),
-                _add_notice(session, rt, f"alert:missing:{agency.id}:{year}", "alert", "office", agency, None, "alert",
-                            {"headline": f"{agency.name}逾期未公布{year}年年报（规则 {MISSING_RULE}）",
-                             "lines": lines, "report_url": None}),
+                add_notice(session, rt, f"missing:{agency.id}:{year}", "missing", "agency", agency, None, "missing",
+                           {"agency_name": agency.name, "year": year, "deadline": deadline,
+                            "rule_id": outcome.rule_id}, severity=outcome.severity),
+                add_notice(session, rt, f"alert:missing:{agency.id}:{year}", "alert", "office", agency, None, "alert",
+                           {"headline": f"{agency.name}逾期未公布{year}年年报（规则 {outcome.rule_id}）",
+                            "lines": lines, "report_url": None}, severity=outcome.severity),
             ]
             session.commit()
             next_steps += [Next("deliver", n.id) for n in notices if n is not None]

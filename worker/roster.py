@@ -22,6 +22,7 @@ class SyncResult:
 def sync_roster(session: Session, roster: Roster) -> SyncResult:
     office = session.exec(select(Office)).first() or Office(name=roster.office_name)
     office.name, office.notify = roster.office_name, list(roster.office_notify)
+    office.admins = list(roster.admins_notify)
     session.add(office)
 
     existing = {a.slug: a for a in session.exec(select(Agency))}
@@ -32,6 +33,7 @@ def sync_roster(session: Session, roster: Roster) -> SyncResult:
         agency.name, agency.level, agency.region = spec.name, spec.level, spec.region
         agency.deadline, agency.active = spec.deadline, True
         agency.notify, agency.allowed_hosts = list(spec.notify), list(spec.allowed_hosts)
+        agency.polling = dict(getattr(spec, "polling", None) or {}) or None
         session.add(agency)
         session.flush()
         current = {s.url: s for s in session.exec(select(Source).where(Source.agency_id == agency.id))}

@@ -16,6 +16,9 @@ from typing import Callable
 from worker import pipeline
 from worker.delivery import pending_notices
 from worker.errors import RulesUnavailable, TransientError
+from worker.digest import send_digest
+from worker.events import notify_poll_events
+from worker.followup import follow_up
 from worker.planning import check_deadlines
 from worker.runtime import Runtime
 from worker.steps import Next
@@ -55,7 +58,14 @@ def run_cycle(rt: Runtime, *, all_sources: bool = True, progress: Progress | Non
     pipeline.check_rules(rt)
     queue: deque[Next] = deque(pipeline.due_sources(rt, all_sources=all_sources))
     drain(rt, queue, report, progress)
-    queue.extend(check_deadlines(rt))
+    pipeline.refresh_expectations(rt)
+    try:
+        queue.extend(check_deadlines(rt))
+    except RulesUnavailable as exc:  # without rules nothing can be judged missing either
+        report.errors.append(f"check_deadlines: {exc}")
+    queue.extend(follow_up(rt))  # reminders before the correction date, the office copied after it
+    queue.extend(notify_poll_events(rt))  # unreachable sites, silent edits, backdated or ambiguous reports
+    queue.extend(send_digest(rt))  # only when the last digest is digest_days old
     queue.extend(pending_notices(rt))  # includes retries of notices that failed transiently before
     drain(rt, queue, report, progress)
     report.seconds = time.monotonic() - started
@@ -72,3 +82,15 @@ def run_forever(rt: Runtime, *, progress: Progress | None = None, stop: Callable
             if stop():
                 return
             time.sleep(1)
+
+
+def deliver_now(rt: Runtime, notice_id: int) -> str:
+    """Deliver one notice in-process (an admin's re-send or digest) and say how it went."""
+    from models import Notice
+    from models.db import session_scope
+
+    report = CycleReport()
+    drain(rt, deque([Next("deliver", notice_id)]), report)
+    with session_scope(rt.db_url) as session:
+        notice = session.get(Notice, notice_id)
+        return f"notice {notice_id}: {notice.status}" + (f" ({notice.last_error})" if notice.last_error else "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from config.settings import Settings, get_settings
@@ -95,6 +95,12 @@ class Runtime:
 
     def today(self) -> date:
         return self.settings.reference_date()
+
+    def now(self) -> datetime:
+        """Now, on the reference date: with a pinned date (demo, tests) case times and digest
+        periods stay on the same clock as deadlines."""
+        real = datetime.now(timezone.utc)
+        return datetime.combine(self.today(), real.time(), tzinfo=timezone.utc) if self.settings.today else real
 
 
 _runtime: Runtime | None = None

@@ -28,8 +28,37 @@ def publication_date(report: Report, parsed: dict) -> date | None:
         return None
 
 
-def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
+def previous_report(session, report: Report, year: int | None) -> ParsedReport | None:
+    """The same agency's parsed report on the year before (its latest version), for the
+    history rules; None when we hold none."""
+    if not year:
+        return None
+    rows = session.exec(select(Report).where(Report.agency_id == report.agency_id, Report.year == year - 1,
+                                             Report.latest_snapshot_id != None)  # noqa: E711
+                        .order_by(Report.first_seen_at.desc())).all()
+    for row in rows:
+        snapshot = session.get(Snapshot, row.latest_snapshot_id)
+        if snapshot is not None and snapshot.parse_status == "parsed" and snapshot.parsed:
+            return ParsedReport.from_json(snapshot.parsed)
+    return None
+
+
+def context_for(session, snapshot: Snapshot):
+    """(ParsedReport, rules.Context) of a stored snapshot: what `evaluate`, `rules diff` and
+    `rescore` all score, so the three cannot drift apart."""
     from rules import Context
+
+    report = session.get(Report, snapshot.report_id)
+    agency = session.get(Agency, report.agency_id)
+    parsed = ParsedReport.from_json(snapshot.parsed)
+    year = report.year or parsed.meta.get("year")
+    ctx = Context(agency_name=agency.name, agency_level=agency.level, year=year,
+                  published_on=publication_date(report, snapshot.parsed), deadline_override=agency.deadline,
+                  previous=previous_report(session, report, year))
+    return parsed, ctx
+
+
+def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
     from rules import evaluate as run_rules
 
     ruleset = rt.rules.current()
@@ -42,14 +71,10 @@ def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
         if existing:
             return [Next("plan_notices", existing.id)]
         report = session.get(Report, snapshot.report_id)
-        agency = session.get(Agency, report.agency_id)
-        parsed = ParsedReport.from_json(snapshot.parsed)
-        year = report.year or parsed.meta.get("year")
-        if report.published_on is None and parsed.meta.get("published"):
+        if report.published_on is None and (snapshot.parsed.get("meta") or {}).get("published"):
             report.published_on = publication_date(report, snapshot.parsed)
             session.add(report)
-        ctx = Context(agency_name=agency.name, agency_level=agency.level, year=year,
-                      published_on=publication_date(report, snapshot.parsed), deadline_override=agency.deadline)
+        parsed, ctx = context_for(session, snapshot)
         result = run_rules(ruleset, parsed, ctx)
         failed = [o for o in result.outcomes if o.status == "fail"]
         unsure = [o for o in result.outcomes if o.status == "not_evaluated"]
@@ -61,7 +86,8 @@ def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
         for rule_id, subject, points in result.lost:
             lost[(rule_id, subject)] = lost.get((rule_id, subject), 0) + points
         for outcome in failed + unsure:
-            session.add(Finding(points=lost.get((outcome.rule_id, outcome.subject), 0),evaluation_id=evaluation.id, rule_id=outcome.rule_id, subject=outcome.subject,
+            session.add(Finding(points=lost.get((outcome.rule_id, outcome.subject), 0), evaluation_id=evaluation.id,
+                                rule_id=outcome.rule_id, subject=outcome.subject,
                                 status=outcome.status, severity=outcome.severity, title=outcome.title,
                                 message=outcome.message, evidence=_jsonable(outcome.evidence),
                                 basis=_jsonable(outcome.basis)))

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
+from worker.expectations import expectation_for
 from worker.planning import expected_year
 
 
@@ -27,7 +28,7 @@ class AgencyStatus:
     open_warnings: int
     open_other: int
     deadline: str
-    state: str  # published | late | pending | missing | unreachable | unreadable | not_scored
+    state: str  # published | late | pending | missing | unreachable | ambiguous | unreadable | not_scored | not_fetched
     detail: str  # why, in a few words (Chinese: it is shown to the office)
     fetch: str  # ok | failed: reason | new
 
@@ -36,12 +37,9 @@ class AgencyStatus:
 
 
 def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
-    from rules import report_deadline
-
     year = expected_year(today)
     rows = []
     for agency in session.exec(select(Agency).where(Agency.active == True).order_by(Agency.slug)):  # noqa: E712
-        deadline = report_deadline(agency.level, year, agency.deadline)
         sources = list(session.exec(select(Source).where(Source.agency_id == agency.id, Source.active == True)))  # noqa: E712
         failed = [s for s in sources if s.status == "failed"]
         fetch = "; ".join(f"failed: {s.status_reason}" for s in failed) or (
@@ -52,24 +50,22 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
             Deficiency.agency_id == agency.id, Deficiency.year == year, Deficiency.state == "open")
             .group_by(Deficiency.severity)).all())
         score = grade = None
-        detail = ""
-        if report is None:
-            if sources and len(failed) == len(sources):
-                state, detail = "unreachable", "全部来源抓取失败"
-            elif today <= deadline:
-                state = "pending"
-            else:
-                state, detail = "missing", f"已过截止日期{(today - deadline).days}天"
+        exp = expectation_for(session, agency, today, year)
+        deadline = exp.deadline
+        if exp.ambiguous:
+            state, detail = "ambiguous", "；".join(exp.candidates) or exp.detail
+        elif report is None:
+            state, detail = exp.state, exp.detail  # pending | missing | unreachable, judged by polling's model
         else:
             snapshot = session.get(Snapshot, report.latest_snapshot_id) if report.latest_snapshot_id else None
             evaluation = None
             if snapshot is not None:
                 evaluation = session.exec(select(Evaluation).where(Evaluation.snapshot_id == snapshot.id)
                                           .order_by(Evaluation.id.desc())).first()
-            if report.published_on and report.published_on > deadline:
-                state, detail = "late", f"晚{(report.published_on - deadline).days}天"
-            else:
-                state = "published"
+            state = "late" if exp.state == "published_late" else "published"
+            detail = exp.detail
+            if report.edit_count:
+                detail = "；".join(filter(None, [detail, f"发布后修改{report.edit_count}次"]))
             if snapshot is None:
                 state, detail = "not_fetched", report.status_reason or "尚未抓取"
             elif snapshot.parse_status != "parsed":

@@ -14,6 +14,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from worker import pipeline
 from worker.celery_app import app
 from worker.delivery import pending_notices
+from worker.digest import send_digest as plan_digest
+from worker.events import notify_poll_events
+from worker.followup import follow_up as plan_follow_up
 from worker.errors import TransientError
 from worker.planning import check_deadlines as plan_deadlines
 from worker.runtime import get_runtime
@@ -29,13 +32,25 @@ def enqueue(steps: list[Next]) -> None:
         app.send_task(f"nianbao.{step.step}", args=[step.arg])
 
 
-def _run(step: str, arg: int) -> None:
+def _run(step: str, arg) -> None:
     enqueue(pipeline.run_step(get_runtime(), step, arg))
 
 
 @app.task(name="nianbao.poll_source", **RETRY)
 def poll_source(source_id: int) -> None:
     _run("poll_source", source_id)
+
+
+@app.task(name="nianbao.poll_batch", **RETRY)
+def poll_batch(batch: dict) -> None:
+    """A batch of sources ({"ids": [...], "force": bool}) polled concurrently: tasks stay coarse."""
+    _run("poll_batch", batch)
+
+
+@app.task(name="nianbao.refresh_expectations", **RETRY)
+def refresh_expectations() -> None:
+    """Daily, before check_deadlines: every agency's expected report (pending turns missing with time)."""
+    pipeline.refresh_expectations(get_runtime())
 
 
 @app.task(name="nianbao.fetch_report", **RETRY)
@@ -81,4 +96,17 @@ def check_deadlines() -> None:
 
 @app.task(name="nianbao.deliver_pending")
 def deliver_pending() -> None:
-    enqueue(pending_notices(get_runtime()))
+    rt = get_runtime()
+    enqueue(notify_poll_events(rt) + pending_notices(rt))  # what polling saw is told within minutes
+
+
+@app.task(name="nianbao.follow_up", **RETRY)
+def follow_up() -> None:
+    """Daily: reminders before correction dates, the office copied once they pass."""
+    enqueue(plan_follow_up(get_runtime()))
+
+
+@app.task(name="nianbao.send_digest", **RETRY)
+def send_digest() -> None:
+    """Daily check; a digest goes out when the last one is NIANBAO_DIGEST_DAYS old."""
+    enqueue(plan_digest(get_runtime()))

@@ -58,3 +58,15 @@ def own_report():
 @pytest.fixture(scope="session")
 def own_fixture_bytes():
     return own_bytes
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Say how many values the expected-JSON comparison checked (test_expected.py)."""
+    rows = config.__dict__.get("nianbao_checked")
+    if rows:
+        values = sum(r[1] for r in rows)
+        fields = sum(r[2] for r in rows)
+        wrong = sum(r[3] for r in rows)
+        terminalreporter.write_line(
+            f"documents corpus: {len(rows)} documents compared, {values} values checked "
+            f"({fields} table fields), {wrong} difference(s)")

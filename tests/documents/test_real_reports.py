@@ -21,8 +21,8 @@ class TestPingqiao:
 
     def test_extra_value_rows_are_a_problem_not_a_doubt(self, pingqiao):
         kinds = [p["kind"] for p in pingqiao.problems]
-        assert kinds == ["column_count"]
-        assert "8 values for 7 columns" in pingqiao.problems[0]["detail"]
+        assert kinds == ["renamed_column", "column_count"]  # its header says 社会组织
+        assert "8 values for 7 columns" in pingqiao.problems[1]["detail"]
         assert pingqiao.doubtful == {}
 
     def test_label_on_one_line_values_on_the_next(self, pingqiao):
@@ -51,7 +51,8 @@ class TestPingqiao:
 
     def test_narrative(self, pingqiao):
         n = {k: v["value"] for k, v in pingqiao.narrative.items()}
-        assert n == {"requests_received": 18, "answered_on_time": 16, "extended": 1, "reviews": 1, "lawsuits": 0}
+        assert n == {"requests_received": 18, "answered_on_time": 16, "extended": 1, "reviews": 1, "lawsuits": 0,
+                     "items_published": 1052}
         assert "没有行政诉讼" in pingqiao.narrative["lawsuits"]["quote"]
 
     def test_meta(self, pingqiao):

@@ -233,3 +233,40 @@ def test_worker_killed_mid_task_and_duplicate_tasks_change_nothing(cluster, tmp_
     assert sorted(notices) == [("alert", "office", "sent"), ("deficiency", "agency", "sent")]
     ep = cluster.endpoint
     assert len(ep.to("qinghe-fgj")) == 1 and len(ep.to("office")) == 1
+
+
+def test_worker_killed_between_sending_and_recording_is_not_sent_twice(cluster):
+    """The endpoint holds the POST open; the worker is killed while it waits. The notice arrived,
+    but the worker never recorded it: a redelivered task must not send it again, and the row
+    ends `unknown` (honest) rather than `sent` (a guess) or re-sent (a duplicate)."""
+    import threading as _threading
+
+    ep = cluster.endpoint
+    arrived, release = _threading.Event(), _threading.Event()
+    original = ep.server.httpd.RequestHandlerClass.do_POST
+
+    def held_post(handler):
+        if handler.path == "/qinghe-fgj" and not release.is_set():
+            arrived.set()
+            original(handler)  # the notice is received…
+            release.wait(30)  # …but the answer is held until the worker is dead
+            return
+        original(handler)
+
+    ep.server.httpd.RequestHandlerClass.do_POST = held_post
+    cluster.env["NIANBAO_SENDING_STALE_SECONDS"] = "3"
+    victim = cluster.start_worker()
+    cluster.send("nianbao.poll_due")
+    assert arrived.wait(60), "the agency notice was never sent"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    release.set()
+    cluster.start_worker()
+    time.sleep(5)  # past the visibility timeout (4 s) and the stale claim age (3 s)
+    cluster.send("nianbao.deliver_pending")
+    cluster.settle(timeout=90)
+    with session_scope(cluster.db_url) as session:
+        notice = session.exec(select(Notice).where(Notice.kind == "deficiency",
+                                                   Notice.subject.contains("青河区发展和改革局"))).one()
+    assert notice.status == "unknown" and "check with the recipient" in notice.last_error
+    assert len(ep.to("qinghe-fgj")) == 1  # received once, never again

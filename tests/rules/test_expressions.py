@@ -74,3 +74,23 @@ def test_no_eval_or_exec_in_the_rules_package():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in ("eval", "exec", "compile"), f"{path}:{node.lineno}"
+
+
+def test_linear_fast_path_agrees_with_simpleeval():
+    import random
+
+    from rules.expressions import compile_expression, evaluate_expression, evaluate_with_simpleeval
+
+    texts = ["apply.new.total + apply.carried.total == apply.results_total.total + apply.carry_forward.total",
+             "review.total - review.upheld - -review.corrected >= 2 + review.other",
+             "active.fees.amount <= 100000", "0.1 + active.fees.amount == 0.3"]
+    rng = random.Random(7)
+    for text in texts:
+        expr = compile_expression(text)
+        assert expr.linear is not None, text
+        for _ in range(200):
+            values = {k: rng.choice([0, 1, 2, 3, 0.2, 100001]) for k in expr.fields}
+            for tol in (0, 0.5):
+                fast, slow = evaluate_expression(expr, values, tol), evaluate_with_simpleeval(expr, values, tol)
+                assert (fast.value, fast.left, fast.right) == (slow.value, slow.left, slow.right)
+    assert compile_expression("apply.new.total * 2 == 4").linear is None  # products take the general path

@@ -1,0 +1,184 @@
+"""Parse speed: documents per second per core, by format, against the raw HTML parse.
+
+    .venv/bin/python bench/parse.py [--seconds 2] [--stages]
+
+Corpora: the authored fixtures (tests/fixtures) and the real reports (../shared/fixtures,
+when present), grouped by format. For HTML, the same documents are also parsed by
+selectolax alone (``LexborHTMLParser(bytes)``: the library's parse, nothing of ours) in the
+same run; the ratio of our whole read to that baseline is printed. Goals (issue 3): a
+whole HTML report < 3× the raw parse and < 10 ms; a PDF < 100 ms a page.
+
+``--stages`` also splits the HTML read into its stages (decode, HTML parse, DOM walk to a
+Layout, script check, sections, tables, metadata, prose numbers), by wrapping the functions
+``documents.reader`` calls with timers: a per-stage median over the documents, in ms.
+
+Single process, so the figures are per core. A script that prints figures, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from selectolax.lexbor import LexborHTMLParser  # noqa: E402
+
+from documents.errors import DocumentError  # noqa: E402
+from documents.reader import read_document  # noqa: E402
+
+FORMATS = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf", ".docx": "docx"}
+
+
+def corpus() -> dict[str, list[tuple[str, bytes]]]:
+    out: dict[str, list[tuple[str, bytes]]] = {k: [] for k in ("html", "text", "pdf", "docx")}
+    folders = [REPO / "tests" / "fixtures", REPO.parent / "shared" / "fixtures"]
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            fmt = FORMATS.get(path.suffix.lower())
+            if fmt and path.is_file():
+                data = path.read_bytes()
+                try:
+                    read_document(data, name=path.name)
+                except DocumentError:
+                    continue  # bad-input fixtures are not reports
+                out[fmt].append((path.name, data))
+    return out
+
+
+def per_doc(fn, docs: list[tuple[str, bytes]], seconds: float) -> list[float]:
+    """Median seconds per document for each document, repeating for about ``seconds``."""
+    times = []
+    budget = seconds / max(1, len(docs))
+    for name, data in docs:
+        fn(name, data)  # warm up (imports, caches)
+        runs, start, samples = 0, time.perf_counter(), []
+        while runs < 3 or time.perf_counter() - start < budget:
+            t = time.perf_counter()
+            fn(name, data)
+            samples.append(time.perf_counter() - t)
+            runs += 1
+        times.append(statistics.median(samples))
+    return times
+
+
+def pdf_pages(data: bytes) -> int:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(data)
+    try:
+        return len(doc)
+    finally:
+        doc.close()
+
+
+# Stage name → (module, attribute) of the functions documents.reader calls, in call order.
+STAGES = {
+    "decode": [("documents.reader", "decode_bytes")],
+    "html parse": [("documents.html", "LexborHTMLParser")],
+    "layout": [("documents.reader", "html_to_layout")],  # includes "html parse"; subtracted below
+    "script": [("documents.reader", "is_traditional")],
+    "sections": [("documents.reader", "find_sections")],
+    "tables": [("documents.reader", "read_tables")],
+    "meta": [("documents.reader", name) for name in ("find_title", "year_of", "published_of", "agency_of")],
+    "narrative": [("documents.reader", "read_narrative")],
+}
+
+
+def stage_breakdown(docs: list[tuple[str, bytes]], seconds: float) -> None:
+    """Print the median time of each stage over the documents (see the module docstring)."""
+    import importlib
+
+    spent: dict[str, float] = {}
+
+    def timed(stage, fn):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - t
+        return wrapper
+
+    saved = []
+    for stage, targets in STAGES.items():
+        for module_name, attr in targets:
+            module = importlib.import_module(module_name)
+            saved.append((module, attr, getattr(module, attr)))
+            setattr(module, attr, timed(stage, getattr(module, attr)))
+    per_stage: dict[str, list[float]] = {s: [] for s in [*STAGES, "other", "total"]}
+    try:
+        budget = seconds / max(1, len(docs))
+        for name, data in docs:
+            read_document(data, name=name)
+            samples: dict[str, list[float]] = {s: [] for s in per_stage}
+            start = time.perf_counter()
+            while len(samples["total"]) < 3 or time.perf_counter() - start < budget:
+                spent.clear()
+                t = time.perf_counter()
+                read_document(data, name=name)
+                total = time.perf_counter() - t
+                spent["layout"] = spent.get("layout", 0.0) - spent.get("html parse", 0.0)
+                for s in STAGES:
+                    samples[s].append(spent.get(s, 0.0))
+                samples["other"].append(total - sum(spent.values()))
+                samples["total"].append(total)
+            for s, values in samples.items():
+                per_stage[s].append(statistics.median(values))
+    finally:
+        for module, attr, fn in saved:
+            setattr(module, attr, fn)
+    print("\nHTML read by stage (median over documents of each document's median, ms; max):")
+    for s, values in per_stage.items():
+        print(f"  {s:11} {statistics.median(values) * 1000:7.3f}  {max(values) * 1000:7.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=2.0, help="time spent per format")
+    ap.add_argument("--stages", action="store_true", help="also print the HTML read stage by stage")
+    args = ap.parse_args()
+    docs = corpus()
+
+    def ours(name, data):
+        read_document(data, name=name)
+
+    print(f"{'format':8} {'docs':>4} {'median ms':>10} {'max ms':>8} {'docs/s/core':>12}")
+    results = {}
+    for fmt, items in docs.items():
+        if not items:
+            continue
+        t = per_doc(ours, items, args.seconds)
+        results[fmt] = t
+        print(f"{fmt:8} {len(items):>4} {statistics.median(t) * 1000:>10.2f} {max(t) * 1000:>8.2f}"
+              f" {len(t) / sum(t):>12.0f}")
+
+    html = docs["html"]
+    if html:
+        raw = per_doc(lambda name, data: LexborHTMLParser(data), html, args.seconds)
+        whole = results["html"]
+        ratios = [w / r for w, r in zip(whole, raw)]
+        print()
+        print(f"raw HTML parse (selectolax LexborHTMLParser on the bytes), same {len(html)} documents:")
+        print(f"  median {statistics.median(raw) * 1000:.2f} ms, {len(raw) / sum(raw):.0f} docs/s/core")
+        print(f"  whole read / raw parse: median {statistics.median(ratios):.2f}×, max {max(ratios):.2f}×"
+              f" (goal < 3×); whole read max {max(whole) * 1000:.2f} ms (goal < 10 ms)")
+        worst = max(range(len(html)), key=lambda i: ratios[i])
+        print(f"  largest ratio: {html[worst][0]} ({len(html[worst][1]):,} bytes,"
+              f" {whole[worst] * 1000:.2f} ms vs {raw[worst] * 1000:.2f} ms)")
+    if html and args.stages:
+        stage_breakdown(html, args.seconds)
+    if docs["pdf"]:
+        per_page = [t / pdf_pages(data) for t, (_, data) in zip(results["pdf"], docs["pdf"])]
+        print(f"\nPDF: median {statistics.median(per_page) * 1000:.2f} ms a page, max {max(per_page) * 1000:.2f} ms"
+              " (goal < 100 ms a page)")
+
+
+if __name__ == "__main__":
+    main()

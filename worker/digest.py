@@ -1,0 +1,87 @@
+"""The periodic digest to the office: every agency's state, score and open deficiencies, grouped
+by region, in sections new / still open / resolved since the previous digest, with the
+status table attached as CSV. Sent when the last one is `digest_days` old (or never sent)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from itertools import groupby
+
+from sqlmodel import Session, select
+
+from models import Agency, Deficiency, Digest, Silence
+from models.db import session_scope
+from worker.planning import add_notice, expected_year
+from worker.runtime import Runtime
+from worker.status import agency_statuses
+from worker.steps import Next
+
+STATE_CN = {"ambiguous": "待人工确认", "published": "已按期公布", "late": "逾期公布", "pending": "未到期", "missing": "逾期未公布",
+            "unreachable": "网站无法访问", "unreadable": "无法解析", "not_scored": "未评分", "not_fetched": "未抓取"}
+CSV_COLUMNS = ["slug", "name", "level", "year", "state", "detail", "published_on", "deadline", "score", "grade",
+               "open_errors", "open_warnings", "open_other", "report_url"]
+
+
+def digest_due(session: Session, rt: Runtime) -> bool:
+    last = session.exec(select(Digest).order_by(Digest.period_end.desc())).first()
+    return last is None or rt.today() - last.period_end.date() >= timedelta(days=rt.settings.digest_days)
+
+
+def send_digest(rt: Runtime, *, force: bool = False) -> list[Next]:
+    with session_scope(rt.db_url) as session:
+        if not force and not digest_due(session, rt):
+            return []
+        notice = build_digest(session, rt)
+        session.commit()
+        return [Next("deliver", notice.id)] if notice else []
+
+
+def build_digest(session: Session, rt: Runtime):
+    today = rt.today()
+    period_end = rt.now()
+    last = session.exec(select(Digest).order_by(Digest.period_end.desc())).first()
+    since = last.period_end if last else None
+    agencies = {a.id: a for a in session.exec(select(Agency))}
+    rows = agency_statuses(session, today)
+    region_of = {a.slug: a.region for a in agencies.values()}
+
+    def view(case: Deficiency) -> dict:
+        return {"agency": agencies[case.agency_id].name, "rule_id": case.rule_id, "title": case.title,
+                "severity": case.severity, "correct_by": case.correct_by,
+                "overdue": bool(case.correct_by and case.correct_by < today)}
+
+    cases = list(session.exec(select(Deficiency).order_by(Deficiency.agency_id, Deficiency.rule_id)))
+    new = [view(c) for c in cases if c.state == "open" and (since is None or c.opened_at > since)]
+    still_open = [view(c) for c in cases if c.state == "open" and since is not None and c.opened_at <= since]
+    resolved = [view(c) for c in cases if c.state == "resolved" and c.resolved_at and
+                (since is None or c.resolved_at > since)]
+    silences = [{"agency": agencies[s.agency_id].name if s.agency_id else "全部单位", "rule_id": s.rule_id,
+                 "until": s.until, "reason": s.reason, "created_by": s.created_by}
+                for s in session.exec(select(Silence).where(Silence.until >= today))]
+    views = sorted(({**r.as_dict(), "state_cn": STATE_CN.get(r.state, r.state), "region": region_of.get(r.slug, "")}
+                    for r in rows), key=lambda r: (r["region"], -r["open_errors"], r["slug"]))
+    by_region = [(region, [_Row(r) for r in items]) for region, items in groupby(views, key=lambda r: r["region"])]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(views)
+    key = f"digest:{today.isoformat()}"
+    notice = add_notice(session, rt, key, "digest", "office", None, None, "digest",
+                        {"year": expected_year(today), "period_start": since, "period_end": today, "rows": rows,
+                         "by_region": by_region, "new": new, "still_open": still_open, "resolved": resolved,
+                         "overdue": [d for d in still_open + new if d["overdue"]], "silences": silences})
+    if notice is None or session.info.get("preview"):
+        return notice
+    notice.attachment_name = f"nianbao-{today.isoformat()}.csv"
+    notice.attachment = out.getvalue()
+    session.flush()
+    session.add(Digest(period_end=period_end, period_start=since, notice_id=notice.id))
+    return notice
+
+
+class _Row(dict):
+    """Attribute access for templates (r.name) over the status dict."""
+
+    __getattr__ = dict.__getitem__

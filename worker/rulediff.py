@@ -1,0 +1,114 @@
+"""What a proposed ruleset would change: every stored parsed snapshot scored with the
+current and with the proposed rules, side by side (findings appearing and disappearing,
+score and grade per agency and report), before the change is deployed.
+
+Read-only: nothing is written to the database. Used by `nianbao rules diff`, and meant for
+the web UI as well, so it returns plain data and does no printing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from sqlmodel import select
+
+from models import Agency, Report, Snapshot
+from models.db import session_scope
+from worker.scoring import context_for
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class FindingView:
+    rule_id: str
+    subject: str
+    status: str  # fail | not_evaluated
+    severity: str
+    message: str
+
+
+@dataclass
+class SnapshotDiff:
+    snapshot_id: int
+    agency_slug: str
+    agency_name: str
+    year: int | None
+    url: str
+    latest: bool  # the report's current version
+    score_before: int
+    score_after: int
+    grade_before: str
+    grade_after: str
+    appeared: list[FindingView] = field(default_factory=list)
+    disappeared: list[FindingView] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.appeared or self.disappeared or self.score_before != self.score_after)
+
+
+@dataclass
+class RuleDiff:
+    current_version: str
+    proposed_version: str
+    snapshots: int = 0
+    errors: list[str] = field(default_factory=list)
+    changes: list[SnapshotDiff] = field(default_factory=list)  # only snapshots that change
+
+    def by_rule(self) -> dict[str, tuple[int, int]]:
+        """rule id -> (findings appearing, findings disappearing) over all snapshots."""
+        up, down = Counter(), Counter()
+        for change in self.changes:
+            up.update(f.rule_id for f in change.appeared)
+            down.update(f.rule_id for f in change.disappeared)
+        return {rid: (up[rid], down[rid]) for rid in sorted(set(up) | set(down))}
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["by_rule"] = {k: {"appeared": a, "disappeared": d} for k, (a, d) in self.by_rule().items()}
+        return data
+
+
+def _findings(result) -> dict[tuple[str, str, str], FindingView]:
+    return {(o.rule_id, o.subject, o.status): FindingView(o.rule_id, o.subject, o.status, o.severity, o.message)
+            for o in result.outcomes if o.status != "pass"}
+
+
+def diff_rulesets(db_url: str, current, proposed, *, latest_only: bool = False,
+                  progress: Progress | None = None) -> RuleDiff:
+    """Score every parsed snapshot (or only each report's latest) with both rulesets."""
+    from rules import evaluate
+
+    diff = RuleDiff(current.version, proposed.version)
+    with session_scope(db_url) as session:
+        query = select(Snapshot.id).where(Snapshot.parse_status == "parsed").order_by(Snapshot.id)
+        ids = list(session.exec(query))
+        total = len(ids)
+        for done, snapshot_id in enumerate(ids, 1):
+            snapshot = session.get(Snapshot, snapshot_id)
+            report = session.get(Report, snapshot.report_id)
+            latest = report.latest_snapshot_id == snapshot.id
+            if latest_only and not latest:
+                continue
+            agency = session.get(Agency, report.agency_id)
+            try:
+                parsed, ctx = context_for(session, snapshot)
+                before, after = evaluate(current, parsed, ctx), evaluate(proposed, parsed, ctx)
+            except Exception as exc:  # one unreadable snapshot must not hide the rest of the preview
+                diff.errors.append(f"snapshot {snapshot_id} ({agency.slug}): {type(exc).__name__}: {exc}")
+                continue
+            diff.snapshots += 1
+            old, new = _findings(before), _findings(after)
+            change = SnapshotDiff(snapshot.id, agency.slug, agency.name, report.year, report.url, latest,
+                                  before.score, after.score, before.grade, after.grade,
+                                  appeared=[new[k] for k in sorted(new.keys() - old.keys())],
+                                  disappeared=[old[k] for k in sorted(old.keys() - new.keys())])
+            if change.changed:
+                diff.changes.append(change)
+            if progress:
+                progress(done, total)
+    diff.changes.sort(key=lambda c: (c.agency_slug, c.year or 0, c.snapshot_id))
+    return diff
