@@ -8,6 +8,7 @@ the loss per category and sets the grade thresholds:
     category_caps: {arithmetic: 30, text: 15}   # at most 30 points lost to arithmetic rules
     category_weights: {format: 50}              # percent of each rule's weight (default 100)
     grades: {优: 90, 良: 75, 中: 60, 差: 0}       # lowest score for each grade
+    best_grade_with_errors: 良                  # a report with a failed error rule grades no better
 
 "not_evaluated" and "pass" lose nothing. ``lost`` lists (rule_id, subject, points) for every
 point lost and always sums to 100 - score. Must not evaluate rules or load rule files.
@@ -32,6 +33,16 @@ class Scoring:
     category_caps: dict[str, int] = field(default_factory=dict)
     category_weights: dict[str, int] = field(default_factory=dict)  # percent of the rules' weights
     grades: tuple[tuple[str, int], ...] = DEFAULT_GRADES  # (grade, lowest score), best first
+    # A score adds points up; a grade is read as a verdict, and 优 for a report with an error misleads.
+    best_grade_with_errors: str | None = None
+
+    def final_grade(self, score: int, has_errors: bool) -> str:
+        grade = self.grade(score)
+        names = [name for name, _ in self.grades]
+        cap = self.best_grade_with_errors
+        if has_errors and cap in names and names.index(grade) < names.index(cap):
+            return cap
+        return grade
 
     def grade(self, score: int) -> str:
         for name, lowest in self.grades:
@@ -42,7 +53,7 @@ class Scoring:
     def normalized(self) -> dict:
         return {"category_caps": dict(sorted(self.category_caps.items())),
                 "category_weights": dict(sorted(self.category_weights.items())),
-                "grades": [list(g) for g in self.grades]}
+                "grades": [list(g) for g in self.grades], "best_grade_with_errors": self.best_grade_with_errors}
 
     def cost(self, category: str, points: int) -> int:
         """A rule's points after its category's weight (rounded half up)."""
@@ -61,7 +72,8 @@ def parse_scoring(data, issues: Issues) -> Scoring:
         issues.add(getattr(data, "line", None), "scoring.yaml must be a mapping",
                    "e.g. grades: {优: 90, 良: 75, 中: 60, 差: 0}")
         return Scoring()
-    check_keys(data, ("category_caps", "category_weights", "grades"), "scoring.yaml", issues)
+    check_keys(data, ("category_caps", "category_weights", "grades", "best_grade_with_errors"), "scoring.yaml",
+               issues)
     caps: dict[str, int] = {}
     raw_caps = data.get("category_caps") or {}
     if not isinstance(raw_caps, dict):
@@ -100,12 +112,18 @@ def parse_scoring(data, issues: Issues) -> Scoring:
                        "give the lowest grade the threshold 0")
         else:
             grades = tuple(sorted(((str(k), v) for k, v in raw_grades.items()), key=lambda g: -g[1]))
-    return Scoring(caps, weights, grades)
+    cap = data.get("best_grade_with_errors")
+    if cap is not None and str(cap) not in [name for name, _ in grades]:
+        issues.add(line_of(data, "best_grade_with_errors"), f"best_grade_with_errors {cap!r} is not one of the grades",
+                   "use one of: " + ", ".join(name for name, _ in grades))
+        cap = None
+    return Scoring(caps, weights, grades, str(cap) if cap is not None else None)
 
 
 def score(outcomes: Iterable[Outcome], costs: dict[str, tuple[int, int]], scoring: Scoring
           ) -> tuple[int, str, list[tuple[str, str, int]]]:
     """``costs`` maps rule id -> (points per failed outcome, cap for the rule)."""
+    outcomes = list(outcomes)  # walked twice: points, then whether any error failed
     spent_rule: dict[str, int] = {}
     spent_category: dict[str, int] = {}
     total = 0
@@ -125,4 +143,5 @@ def score(outcomes: Iterable[Outcome], costs: dict[str, tuple[int, int]], scorin
         total += points
         lost.append((o.rule_id, o.subject, points))
     final = BASE - total
-    return final, scoring.grade(final), lost
+    has_errors = any(o.status == "fail" and o.severity == "error" for o in outcomes)
+    return final, scoring.final_grade(final, has_errors), lost

@@ -175,3 +175,18 @@ def test_not_evaluated_loses_nothing():
     assert result.score == 100 and result.grade == "优" and result.lost == []
     assert any(o.status == "not_evaluated" for o in result.outcomes)
     assert result.ruleset_version == ruleset.version
+
+
+def test_a_report_with_a_failed_error_rule_is_not_graded_best():
+    from rules.model import Outcome
+    from rules.scoring import Scoring, score
+
+    scoring = Scoring(grades=(("优", 90), ("良", 75), ("中", 60), ("差", 0)), best_grade_with_errors="良")
+
+    def outcome(severity):
+        return Outcome(rule_id="R-1", subject="", status="fail", severity=severity, title="t", message="m",
+                       evidence={}, weight=5, category="arithmetic", basis={})
+
+    assert score([outcome("error")], {"R-1": (5, 5)}, scoring)[:2] == (95, "良")
+    assert score([outcome("warning")], {"R-1": (5, 5)}, scoring)[:2] == (95, "优")
+    assert score(iter([outcome("error")]), {"R-1": (5, 5)}, scoring)[:2] == (95, "良")
