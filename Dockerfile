@@ -9,6 +9,7 @@ COPY notifications notifications
 COPY models models
 COPY worker worker
 COPY cli cli
+COPY web web
 RUN pip install --no-cache-dir . && useradd --create-home nianbao && mkdir -p /data && chown nianbao /data
 USER nianbao
 ENV NIANBAO_HOME=/data

@@ -15,6 +15,7 @@ from cli.ingest_cmd import ingest
 from cli.notices_cmd import digest, notices_app, silence
 from cli.rules_cmd import rescore, rules_app, score
 from cli.show import print_parsed, status_table
+from cli.web_cmd import web_app
 
 app = typer.Typer(help="nianbao — compliance monitor for 政府信息公开工作年度报告.", no_args_is_help=True,
                   pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +30,7 @@ app.command()(rescore)
 app.add_typer(notices_app, name="notices")
 app.command()(silence)
 app.command()(digest)
+app.add_typer(web_app, name="web")
 console = Console()
 err = Console(stderr=True)
 

@@ -1,0 +1,95 @@
+"""What an admin can do from the dashboard, through worker/ (and the same rows the CLI writes)."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import date
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from models import Agency, Notice, Report, Silence, Snapshot, Source
+from models.db import session_scope
+from models.types import utcnow
+from worker.runtime import Runtime
+from worker.steps import Next
+
+
+class ActionError(ValueError):
+    pass
+
+
+def silence(rt: Runtime, *, rule_id: str, until: date, reason: str, by: str, agency_slug: str | None) -> int:
+    """Stop notices about a rule for one agency (or all) until a date, as `nianbao silence` does."""
+    rule_id, reason = rule_id.strip(), reason.strip()
+    if not rule_id or len(rule_id) > 64:
+        raise ActionError("规则编号无效")
+    if not reason:
+        raise ActionError("请填写静默原因")
+    if until < rt.today():
+        raise ActionError(f"截止日期 {until.isoformat()} 已过")
+    with session_scope(rt.db_url) as session:
+        agency_id = None
+        if agency_slug:
+            agency = session.exec(select(Agency).where(Agency.slug == agency_slug)).first()
+            if agency is None:
+                raise ActionError(f"没有机构 {agency_slug}")
+            agency_id = agency.id
+        row = Silence(agency_id=agency_id, rule_id=rule_id, until=until, reason=reason[:500], created_by=by)
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def acknowledge(rt: Runtime, notice_id: int, by: str) -> bool:
+    with session_scope(rt.db_url) as session:
+        done = session.execute(update(Notice).where(Notice.id == notice_id, Notice.acked_at == None)  # noqa: E711
+                               .values(acked_at=utcnow(), acked_by=by))
+        session.commit()
+        return done.rowcount == 1
+
+
+def _run(rt: Runtime, steps: list[Next]) -> dict:
+    """Embedded engine: run the steps here; distributed: hand them to the workers."""
+    if rt.settings.broker_url:
+        from worker.tasks import enqueue
+
+        enqueue(steps)
+        return {"enqueued": len(steps)}
+    from worker.runner import CycleReport, drain
+
+    report = CycleReport()
+    drain(rt, deque(steps), report)
+    return {"steps": dict(report.steps), "errors": report.errors + report.transient}
+
+
+def resend(rt: Runtime, notice_id: int) -> dict:
+    from worker.delivery import resend as worker_resend
+
+    if not worker_resend(rt, notice_id):
+        raise ActionError("只有发送失败、状态未知或无接收方的通知可以重发")
+    return _run(rt, [Next("deliver", notice_id)])
+
+
+def repoll(rt: Runtime, agency_slug: str) -> dict:
+    with session_scope(rt.db_url) as session:
+        agency = session.exec(select(Agency).where(Agency.slug == agency_slug)).first()
+        if agency is None:
+            raise ActionError(f"没有机构 {agency_slug}")
+        ids = list(session.exec(select(Source.id).where(Source.agency_id == agency.id, Source.active == True)))  # noqa: E712
+    return _run(rt, [Next("poll_source", i) for i in ids])
+
+
+def rescore(rt: Runtime, agency_slug: str | None = None) -> dict:
+    from worker.rescore import snapshots_to_rescore
+
+    ids = snapshots_to_rescore(rt.db_url)
+    if agency_slug:
+        with session_scope(rt.db_url) as session:
+            agency = session.exec(select(Agency).where(Agency.slug == agency_slug)).first()
+            if agency is None:
+                raise ActionError(f"没有机构 {agency_slug}")
+            mine = set(session.exec(select(Snapshot.id).join(Report, Report.id == Snapshot.report_id)
+                                    .where(Report.agency_id == agency.id)))
+        ids = [i for i in ids if i in mine]
+    return _run(rt, [Next("evaluate", i) for i in ids])
