@@ -67,4 +67,4 @@ def migrate(url: str) -> None:
     with engine.begin() as conn:
         cfg = alembic_config(url)
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")  # parallel branches of migrations are fine until merged
+        command.upgrade(cfg, "heads")  # "heads": a branch written in parallel applies before its merge
