@@ -22,7 +22,7 @@ from rules.checks import Kind, _expression_placeholders, _message, outcome, regi
 from rules.deadlines import report_deadline
 from rules.messages import format_date
 from rules.model import Context, Outcome, Rule, RuleSet
-from rules.params import Issues, check_keys
+from rules.params import DeadlineParams, Issues, check_keys, parse_deadline
 from rules.yamlmarks import line_of
 
 # --- history ----------------------------------------------------------------------------
@@ -163,25 +163,11 @@ register("history", Kind(parse_history, run_history, _history_placeholders,
 
 # --- missing (TIM-02) -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class MissingParams:
-    grace_days: int = 0
-
-
-def parse_missing(check: dict, issues: Issues) -> MissingParams:
-    check_keys(check, ("kind", "grace_days"), "a missing check", issues)
-    grace = check.get("grace_days", 0)
-    if not isinstance(grace, int) or isinstance(grace, bool) or grace < 0:
-        issues.add(line_of(check, "grace_days"), "grace_days must be a whole number ≥ 0", "e.g. grace_days: 0")
-        grace = 0
-    return MissingParams(grace)
-
-
-def run_missing(rule: Rule, p: MissingParams, report: ParsedReport, ctx: Context) -> list[Outcome]:
+def run_missing(rule: Rule, p: DeadlineParams, report: ParsedReport, ctx: Context) -> list[Outcome]:
     return []  # a report is at hand, so it is not missing; missing_report_outcome judges absence
 
 
-register("missing", Kind(parse_missing, run_missing,
+register("missing", Kind(parse_deadline, run_missing,
                          lambda p: {"rule_id", "title", "agency", "year", "deadline", "today", "days_late"},
                          "截至{today}，未发现{agency}{year}年度政府信息公开工作年度报告（截止日期{deadline}，已逾期{days_late}天）。"))
 

@@ -198,7 +198,8 @@ class DeadlineParams:
 
 
 def parse_deadline(check: dict, issues: Issues) -> DeadlineParams:
-    check_keys(check, ("kind", "grace_days"), "a deadline check", issues)
+    """grace_days, for the deadline check and for the missing-report check (TIM-02) alike."""
+    check_keys(check, ("kind", "grace_days"), f"a {check.get('kind', 'deadline')} check", issues)
     grace = check.get("grace_days", 0)
     if not isinstance(grace, int) or isinstance(grace, bool) or grace < 0:
         issues.add(line_of(check, "grace_days"), "grace_days must be a whole number ≥ 0", "e.g. grace_days: 0")

@@ -182,3 +182,12 @@ def make_runtime(tmp_path: Path, db_url: str, agencies_file: Path, today: date =
     settings = Settings(home=tmp_path / "home", database_url=db_url, agencies_file=agencies_file,
                         allow_private_hosts=True, today=today, broker_url="", fetch_timeout=5)
     return Runtime(settings)
+
+
+@pytest.fixture
+def rt(tmp_path, db_url, portals, endpoint):
+    """A runtime over the demo portals, with every notice going to the json endpoint."""
+    roster = write_roster(tmp_path / "agencies.yaml", portals.base, endpoint)
+    runtime = make_runtime(tmp_path, db_url, roster)
+    runtime.portals, runtime.endpoint = portals, endpoint
+    return runtime

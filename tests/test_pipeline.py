@@ -6,14 +6,13 @@ from __future__ import annotations
 import shutil
 from collections import Counter, deque
 
-import pytest
 from sqlmodel import select
 
 from models import Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
 from models.db import session_scope
-from tests.conftest import EXAMPLES, make_runtime, write_roster
+from tests.conftest import EXAMPLES, make_runtime
 from worker import pipeline
-from worker.runner import CycleReport, run_cycle
+from worker.runner import run_cycle
 from worker.status import agency_statuses
 
 EXPECTED_STATES = {
@@ -25,13 +24,6 @@ EXPECTED_STATES = {
     "songlin-wjw": "published",
 }
 
-
-@pytest.fixture
-def rt(tmp_path, db_url, portals, endpoint):
-    roster = write_roster(tmp_path / "agencies.yaml", portals.base, endpoint)
-    runtime = make_runtime(tmp_path, db_url, roster)
-    runtime.portals, runtime.endpoint = portals, endpoint
-    return runtime
 
 
 def statuses(rt):

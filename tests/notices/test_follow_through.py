@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from models import Deficiency, DeliveryAttempt, Notice, Silence
 from models.db import session_scope
-from tests.conftest import EXAMPLES, REPO, make_runtime, write_roster
+from tests.conftest import EXAMPLES, REPO
 from worker.delivery import pending_notices, sweep_stale
 from worker.runner import drain, run_cycle, CycleReport
 
@@ -58,13 +58,6 @@ def mailbox():
     yield box
     box.close()
 
-
-@pytest.fixture
-def rt(tmp_path, db_url, portals, endpoint):
-    roster = write_roster(tmp_path / "agencies.yaml", portals.base, endpoint)
-    runtime = make_runtime(tmp_path, db_url, roster)
-    runtime.portals, runtime.endpoint = portals, endpoint
-    return runtime
 
 
 def subject(msg) -> str:
