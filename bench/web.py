@@ -5,7 +5,10 @@
 
 Seeds a schema of its own (dropped afterwards), serves the app in-process (TestClient, the
 same ASGI stack as uvicorn) and prints the median and worst time of each page and endpoint.
-The target of issue 7 is under 200 ms per page.
+The target of issue 7 is under 200 ms per page; the last column is each median as a multiple of
+/healthz's (the same stack and one database round trip), measured in the same run, since this
+machine is noisy. The CSV/XLSX exports are downloads of every row, not pages, and listed for
+information.
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agencies", type=int, default=2000)
     parser.add_argument("--years", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--url", default=os.environ.get("NIANBAO_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
 
@@ -109,18 +112,25 @@ def main() -> int:
         app = create_app(rt, accounts_from_env({"NIANBAO_WEB_TOKENS": f"bench:{hash_token('bench')}:viewer"}),
                          secret="bench")
         client = TestClient(app, headers={"Authorization": "Bearer bench"})
-        paths = ["/healthz", "/api/agencies", "/api/agencies?state=missing&sort=score&order=desc",
-                 "/agencies/a00042", "/reports/42", "/api/reports?agency=a00042", "/api/findings?limit=200",
+        paths = ["/healthz", "/", "/?state=missing&sort=score&order=desc", "/api/agencies",
+                 "/api/agencies?state=missing&sort=score&order=desc", "/api/agencies.csv", "/api/agencies.xlsx",
+                 "/rules", "/agencies/a00042", "/reports/42", "/api/reports?agency=a00042", "/api/findings?limit=200",
                  "/notices", "/api/notices?status=failed", "/metrics"]
-        print(f"{'path':55} {'median ms':>10} {'worst ms':>10}")
+        print(f"{'path':55} {'median ms':>10} {'worst ms':>10} {'× healthz':>10}")
+        baseline = None
         for path in paths:
             times = []
-            for _ in range(args.rounds):
+            for i in range(args.rounds + 1):
                 t = time.perf_counter()
                 r = client.get(path)
-                times.append((time.perf_counter() - t) * 1000)
+                if i:  # the first request of each path warms statement caches and is not counted
+                    times.append((time.perf_counter() - t) * 1000)
                 assert r.status_code == 200, (path, r.status_code, r.text[:200])
-            print(f"{path:55} {statistics.median(times):10.1f} {max(times):10.1f}")
+            median = statistics.median(times)
+            baseline = baseline or median  # /healthz: the same stack and one database round trip
+            export = path.split("?")[0].endswith((".csv", ".xlsx"))
+            flag = "  over the 200 ms target" if median >= 200 and not export else ""
+            print(f"{path:55} {median:10.1f} {max(times):10.1f} {median / baseline:10.1f}{flag}")
     finally:
         dispose_engines()
         if args.url.startswith("postgresql"):

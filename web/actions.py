@@ -93,3 +93,42 @@ def rescore(rt: Runtime, agency_slug: str | None = None) -> dict:
                                     .where(Report.agency_id == agency.id)))
         ids = [i for i in ids if i in mine]
     return _run(rt, [Next("evaluate", i) for i in ids])
+
+
+def preview_rules(rt: Runtime, file_name: str, content: str) -> dict:
+    """What replacing one rule file with ``content`` would change, as `nianbao rules diff
+    --latest-only` shows it: each report's current version scored with both rulesets. Nothing
+    is written (the live rules directory included)."""
+    from rules import RuleFileError
+    from worker.rulediff import ProposalError, diff_rulesets, load_proposal
+
+    try:
+        current = rt.rules.current()
+    except Exception as exc:  # RulesUnavailable: nothing to compare against
+        raise ActionError(f"当前规则不可用：{exc}") from exc
+    try:
+        proposed = load_proposal(rt.rules.directory, file_name.strip(), content)
+    except (ProposalError, RuleFileError) as exc:
+        raise ActionError(str(exc)) from exc
+    return diff_rulesets(rt.db_url, current, proposed, latest_only=True).to_dict()
+
+
+def rule_file_text(rt: Runtime, file_name: str) -> str:
+    """The current text of one rule file, to start a proposed change from ("" if it is new)."""
+    from worker.rulediff import FILE_NAME
+
+    directory = rt.rules.directory
+    if not FILE_NAME.fullmatch(file_name) or directory.is_file():
+        return ""
+    path = directory / file_name
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def rule_file_names(rt: Runtime) -> list[str]:
+    from rules.loader import SCORING_FILE, rule_files
+
+    directory = rt.rules.directory
+    if not directory.exists():
+        return []
+    names = [p.name for p in rule_files(directory)]
+    return names + ([SCORING_FILE] if directory.is_dir() and (directory / SCORING_FILE).exists() else [])

@@ -15,10 +15,13 @@ from typing import Literal, Optional
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from models.db import session_scope
@@ -28,6 +31,7 @@ from web.metrics import metrics_response
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 State = Literal["published", "late", "pending", "missing", "unreachable", "ambiguous", "unreadable", "not_scored",
                 "not_fetched"]
 Level = Literal["government", "department"]
@@ -37,8 +41,23 @@ NoticeStatus = Literal["pending", "sending", "sent", "failed", "unknown", "no_ta
 Severity = Literal["error", "warning", "info"]
 
 
+OVERVIEW_COLUMNS = [("slug", "编号"), ("name", "机构"), ("level_label", "层级"), ("region", "地区"), ("year", "年度"),
+                    ("state_label", "状态"), ("detail", "说明"), ("score", "得分"), ("grade", "等级"),
+                    ("open_errors", "未整改错误"), ("open_warnings", "未整改警告"), ("open_other", "其他"),
+                    ("deadline", "截止日期"), ("days_to_deadline", "距截止天数"), ("published_on", "发布日期"),
+                    ("last_fetch", "最近抓取"), ("fetch", "抓取情况")]
+OVERVIEW_PAGE = 200  # rows per overview page; the exports and the API give every row
+ERROR_TITLES = {400: "请求有误", 401: "需要登录", 403: "无权操作", 404: "未找到", 405: "不支持的操作",
+                413: "提交内容过大", 422: "提交的内容不完整或格式不对"}
+
+
 class NotSignedIn(Exception):
     pass
+
+
+class RulesProposal(BaseModel):
+    file: str = Field(min_length=1, max_length=80, description="rule file to replace or add, e.g. arithmetic.yaml")
+    content: str = Field(max_length=256 * 1024, description="its proposed YAML; empty removes the file")
 
 
 class SilenceIn(BaseModel):
@@ -140,11 +159,36 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
     async def to_login(request: Request, exc: NotSignedIn):
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
 
+    def wants_html(request: Request) -> bool:
+        path = request.url.path
+        return not (path.startswith("/api/") or path in ("/healthz", "/metrics", "/openapi.json"))
+
+    def error_page(request: Request, status: int, message: str, headers: dict | None = None) -> HTMLResponse:
+        response = render(request, "error.html", {"message": message, "user": None, "status": status,
+                                                  "title": ERROR_TITLES.get(status, "出错")}, status=status)
+        response.headers.update(headers or {})
+        return response
+
     @app.exception_handler(queries.NotFound)
     async def not_found(request: Request, exc: queries.NotFound):
-        if request.url.path.startswith("/api/"):
+        if not wants_html(request):
             return JSONResponse({"detail": str(exc)}, status_code=404)
-        return render(request, "error.html", {"message": str(exc), "user": None}, status=404)
+        return error_page(request, 404, str(exc))
+
+    # Pages and forms answer in Chinese HTML; the API keeps FastAPI's JSON errors.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if not wants_html(request):
+            return await http_exception_handler(request, exc)
+        message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else "没有这个页面"
+        return error_page(request, exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        if not wants_html(request):
+            return await request_validation_exception_handler(request, exc)
+        wrong = "、".join(str(e["loc"][-1]) for e in exc.errors() if e.get("loc")) or "请求"
+        return error_page(request, 422, f"以下内容缺失或格式不对：{wrong}。请返回上一页检查后重新提交。")
 
     def render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
         context = {"request": request, "csrf": csrf_of(request), "today": rt.today(),
@@ -187,11 +231,14 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview_page(request: Request, user: User = Depends(page_user), state: Optional[State] = None,
                       level: Optional[Level] = None, region: Optional[str] = Query(None, max_length=100),
-                      q: Optional[str] = Query(None, max_length=100), sort: Sort = "slug", order: Order = "asc"):
+                      q: Optional[str] = Query(None, max_length=100), sort: Sort = "slug", order: Order = "asc",
+                      page: int = Query(1, ge=1, le=10_000)):
         today = rt.today()
         with session_scope(rt.db_url) as session:
             every = queries.overview(session, today)
         rows = queries.filter_rows(every, state=state, level=level, region=region, q=q, sort=sort, desc=order == "desc")
+        pages = max(1, -(-len(rows) // OVERVIEW_PAGE))
+        page = min(page, pages)
         league = sorted((r for r in every if r["score"] is not None), key=lambda r: -r["score"])[:10]
         counts: dict[str, int] = {}
         for r in every:
@@ -199,7 +246,8 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         deadline = min((date.fromisoformat(r["deadline"]) for r in every), default=None)
         params = {k: v for k, v in {"state": state, "level": level, "region": region, "q": q}.items() if v}
         return render(request, "overview.html", {
-            "user": user, "rows": rows, "league": league, "counts": counts, "params": params, "sort": sort,
+            "user": user, "rows": rows[(page - 1) * OVERVIEW_PAGE:page * OVERVIEW_PAGE], "matched": len(rows),
+            "page": page, "pages": pages, "league": league, "counts": counts, "params": params, "sort": sort,
             "order": order, "regions": sorted({r["region"] for r in every if r["region"]}),
             "deadline": deadline, "days_left": (deadline - today).days if deadline else None,
             "year": every[0]["year"] if every else None})
@@ -250,10 +298,26 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
             notice = queries.notice_detail(session, notice_id)
         return render(request, "notice.html", {"user": user, "n": notice})
 
-    @app.get("/rules", response_class=HTMLResponse, include_in_schema=False)
-    def rules_page(request: Request, user: User = Depends(page_user)):
+    def rules_context(user: User, file: str, content: str | None, **extra) -> dict:
         ruleset, error = _ruleset(rt)
-        return render(request, "rules.html", {"user": user, "ruleset": ruleset, "error": error})
+        return {"user": user, "ruleset": ruleset, "error": error, "files": actions.rule_file_names(rt),
+                "file": file, "content": actions.rule_file_text(rt, file) if content is None else content,
+                "diff": None, "diff_error": None, **extra}
+
+    @app.get("/rules", response_class=HTMLResponse, include_in_schema=False)
+    def rules_page(request: Request, user: User = Depends(page_user),
+                   file: str = Query("", max_length=80, description="a rule file to start a proposed change from")):
+        return render(request, "rules.html", rules_context(user, file, None))
+
+    @app.post("/rules/diff", response_class=HTMLResponse, include_in_schema=False)
+    def rules_diff_form(request: Request, user: User = Depends(page_user), csrf_token: str = Form(""),
+                        file: str = Form(..., max_length=80), content: str = Form("", max_length=256 * 1024)):
+        form_admin(request, user, csrf_token)
+        try:
+            diff = actions.preview_rules(rt, file, content)
+        except actions.ActionError as exc:
+            return render(request, "rules.html", rules_context(user, file, content, diff_error=str(exc)), status=400)
+        return render(request, "rules.html", rules_context(user, file, content, diff=diff))
 
     # ---- admin actions (forms) -----------------------------------------------------------
     @app.post("/actions/silence", include_in_schema=False)
@@ -322,23 +386,38 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
                      region: Optional[str] = Query(None, max_length=100), q: Optional[str] = Query(None, max_length=100),
                      sort: Sort = "slug", order: Order = "asc"):
         with session_scope(rt.db_url) as session:
-            return queries.overview(session, rt.today(), state=state, level=level, region=region, q=q, sort=sort,
+            rows = queries.overview(session, rt.today(), state=state, level=level, region=region, q=q, sort=sort,
                                     desc=order == "desc")
+        # The rows are plain JSON already; FastAPI's jsonable_encoder would walk all of them again.
+        return JSONResponse(rows)
+
+    def export_rows(state, level, region, q, sort, order) -> list[dict]:
+        with session_scope(rt.db_url) as session:
+            rows = queries.overview(session, rt.today(), state=state, level=level, region=region, q=q, sort=sort,
+                                    desc=order == "desc")
+        # A cell starting with = + - @ would be a formula in a spreadsheet.
+        return [{k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()} for row in rows]
 
     @app.get("/api/agencies.csv", tags=["api"], response_class=PlainTextResponse)
-    def api_agencies_csv(user: User = Depends(api_user)):
-        with session_scope(rt.db_url) as session:
-            rows = queries.overview(session, rt.today())
+    def api_agencies_csv(user: User = Depends(api_user), state: Optional[State] = None, level: Optional[Level] = None,
+                         region: Optional[str] = Query(None, max_length=100),
+                         q: Optional[str] = Query(None, max_length=100), sort: Sort = "slug", order: Order = "asc"):
+        """The overview as CSV (UTF-8 with BOM so that Excel reads the Chinese), same filters as /api/agencies."""
         out = io.StringIO()
-        columns = ["slug", "name", "level", "region", "year", "state", "detail", "score", "grade", "open_errors",
-                   "open_warnings", "open_other", "deadline", "days_to_deadline", "published_on", "last_fetch", "fetch"]
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            # A cell starting with = + - @ would be a formula in a spreadsheet.
-            writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()})
+        writer = csv.writer(out)
+        writer.writerow([label for _, label in OVERVIEW_COLUMNS])
+        writer.writerows([row[key] for key, _ in OVERVIEW_COLUMNS] for row in export_rows(state, level, region, q, sort, order))
         return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="overview.csv"'})
+
+    @app.get("/api/agencies.xlsx", tags=["api"], response_class=Response,
+             responses={200: {"content": {XLSX: {}}, "description": "the overview as an Excel workbook"}})
+    def api_agencies_xlsx(user: User = Depends(api_user), state: Optional[State] = None, level: Optional[Level] = None,
+                          region: Optional[str] = Query(None, max_length=100),
+                          q: Optional[str] = Query(None, max_length=100), sort: Sort = "slug", order: Order = "asc"):
+        """The overview as an Excel workbook, same filters as /api/agencies."""
+        data = overview_xlsx(export_rows(state, level, region, q, sort, order), rt.today())
+        return Response(data, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="overview.xlsx"'})
 
     @app.get("/api/agencies/{slug}", tags=["api"])
     def api_agency(slug: str, user: User = Depends(api_user)):
@@ -387,6 +466,15 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
             raise HTTPException(400, str(exc))
         return {"id": silence_id}
 
+    @app.post("/api/rules/diff", tags=["api"])
+    def api_rules_diff(body: RulesProposal, user: User = Depends(api_admin)):
+        """What replacing (or adding, or with empty content removing) one rule file would change:
+        each report's current version scored with the current and the proposed rules. Nothing is saved."""
+        try:
+            return actions.preview_rules(rt, body.file, body.content)
+        except actions.ActionError as exc:
+            raise HTTPException(400, str(exc))
+
     @app.post("/api/notices/{notice_id}/ack", tags=["api"])
     def api_ack(notice_id: int, user: User = Depends(api_admin)):
         if not actions.acknowledge(rt, notice_id, user.name):
@@ -431,6 +519,29 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         return metrics_response(rt)
 
     return app
+
+
+def overview_xlsx(rows: list[dict], today: date) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)  # streams rows: thousands of agencies stay cheap
+    sheet = book.create_sheet(f"{today.year}年总览")
+    sheet.freeze_panes = "C2"
+    for column, width in zip("ABCDEFGHIJKLMNOPQ", (10, 28, 8, 10, 6, 10, 30, 6, 6, 10, 10, 6, 12, 10, 12, 22, 20)):
+        sheet.column_dimensions[column].width = width
+    header = []
+    for _, label in OVERVIEW_COLUMNS:
+        cell = WriteOnlyCell(sheet, value=label)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row[key] for key, _ in OVERVIEW_COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _ruleset(rt):

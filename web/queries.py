@@ -52,9 +52,6 @@ def silences_active(session: Session, today: date) -> list[Silence]:
 def overview(session: Session, today: date, *, state: str | None = None, level: str | None = None,
              region: str | None = None, q: str | None = None, sort: str = "slug", desc: bool = False) -> list[dict]:
     """agency_statuses rows, with region, last fetch, countdown and silenced open deficiencies."""
-    agencies = {a.slug: a for a in session.exec(select(Agency))}
-    last_fetch = dict(session.exec(select(Source.agency_id, func.max(Source.last_polled_at))
-                                   .where(Source.active == True).group_by(Source.agency_id)).all())  # noqa: E712
     silences = silences_active(session, today)
     statuses = agency_statuses(session, today)
     open_rules: dict[int, set[str]] = {}
@@ -65,16 +62,12 @@ def overview(session: Session, today: date, *, state: str | None = None, level: 
             open_rules.setdefault(agency_id, set()).add(rule_id)
     rows = []
     for status in statuses:
-        agency = agencies[status.slug]
-        silenced = sorted(r for r in open_rules.get(agency.id, ())
-                          if any(s.rule_id == r and s.agency_id in (None, agency.id) for s in silences))
-        deadline = date.fromisoformat(status.deadline)
-        fetched = last_fetch.get(agency.id)
+        silenced = sorted(r for r in open_rules.get(status.agency_id, ())
+                          if any(s.rule_id == r and s.agency_id in (None, status.agency_id) for s in silences))
         row = status.as_dict()
-        row.update(region=agency.region, state_label=STATE_LABELS.get(status.state, status.state),
+        row.update(state_label=STATE_LABELS.get(status.state, status.state),
                    level_label=LEVEL_LABELS.get(status.level, status.level),
-                   days_to_deadline=(deadline - today).days, last_fetch=fetched.isoformat() if fetched else None,
-                   silenced_rules=silenced)
+                   days_to_deadline=(date.fromisoformat(status.deadline) - today).days, silenced_rules=silenced)
         rows.append(row)
     return filter_rows(rows, state=state, level=level, region=region, q=q, sort=sort, desc=desc)
 

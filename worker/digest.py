@@ -45,7 +45,6 @@ def build_digest(session: Session, rt: Runtime):
     since = last.period_end if last else None
     agencies = {a.id: a for a in session.exec(select(Agency))}
     rows = agency_statuses(session, today)
-    region_of = {a.slug: a.region for a in agencies.values()}
 
     def view(case: Deficiency) -> dict:
         return {"agency": agencies[case.agency_id].name, "rule_id": case.rule_id, "title": case.title,
@@ -60,8 +59,7 @@ def build_digest(session: Session, rt: Runtime):
     silences = [{"agency": agencies[s.agency_id].name if s.agency_id else "全部单位", "rule_id": s.rule_id,
                  "until": s.until, "reason": s.reason, "created_by": s.created_by}
                 for s in session.exec(select(Silence).where(Silence.until >= today))]
-    views = sorted(({**r.as_dict(), "state_cn": STATE_CN.get(r.state, r.state), "region": region_of.get(r.slug, "")}
-                    for r in rows), key=lambda r: (r["region"], -r["open_errors"], r["slug"]))
+    views = sorted(({**r.as_dict(), "state_cn": STATE_CN.get(r.state, r.state)} for r in rows), key=lambda r: (r["region"], -r["open_errors"], r["slug"]))
     by_region = [(region, [_Row(r) for r in items]) for region, items in groupby(views, key=lambda r: r["region"])]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")

@@ -8,8 +8,12 @@ the web UI as well, so it returns plain data and does no printing.
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from sqlmodel import select
@@ -19,6 +23,12 @@ from models.db import session_scope
 from worker.scoring import context_for
 
 Progress = Callable[[int, int], None]  # (done, total)
+FILE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.ya?ml")
+MAX_PROPOSED_BYTES = 256 * 1024
+
+
+class ProposalError(ValueError):
+    """The proposed change cannot be tried (bad file name, too large); the message is shown as is."""
 
 
 @dataclass
@@ -112,3 +122,28 @@ def diff_rulesets(db_url: str, current, proposed, *, latest_only: bool = False,
                 progress(done, total)
     diff.changes.sort(key=lambda c: (c.agency_slug, c.year or 0, c.snapshot_id))
     return diff
+
+
+def load_proposal(rules_dir: str | Path, file_name: str, content: str):
+    """The ruleset ``rules_dir`` would be with ``file_name`` replaced by ``content`` (added when
+    new, removed when ``content`` is blank), loaded from a scratch copy: the live rules are never
+    touched. Raises ProposalError, or RuleFileError with every problem of the proposed files."""
+    from rules import load_ruleset
+
+    if not FILE_NAME.fullmatch(file_name or ""):
+        raise ProposalError("文件名只能由字母、数字、下划线和连字符组成，并以 .yaml 结尾")
+    if len(content.encode()) > MAX_PROPOSED_BYTES:
+        raise ProposalError(f"规则文件超过 {MAX_PROPOSED_BYTES // 1024} KB")
+    source = Path(rules_dir)
+    with tempfile.TemporaryDirectory(prefix="nianbao-proposal-") as scratch:
+        target = Path(scratch) / "rules"  # problems then read "rules/<file>:<line>"
+        target.mkdir()
+        files = [source] if source.is_file() else [p for p in source.iterdir() if p.is_file()]
+        for path in files:
+            if path.suffix in (".yaml", ".yml"):
+                shutil.copy2(path, target / path.name)
+        if content.strip():
+            (target / file_name).write_text(content.replace("\r\n", "\n"), encoding="utf-8")
+        else:
+            (target / file_name).unlink(missing_ok=True)
+        return load_ruleset(target)
