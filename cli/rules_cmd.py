@@ -56,6 +56,7 @@ def rules_test(path: Optional[Path] = typer.Argument(None, help="Rules directory
 def rules_diff(against: Path = typer.Option(..., "--against", help="The proposed rules directory."),
                current: Optional[Path] = typer.Option(None, help="The current rules (default: NIANBAO_RULES_DIR)."),
                latest_only: bool = typer.Option(False, "--latest-only", help="Only each report's current version."),
+               year: Optional[int] = typer.Option(None, "--year", min=2000, max=2100, help="Only reports on this year."),
                as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
     """Score every stored report with the current and the proposed rules; show what would change."""
     from rich.progress import Progress as Bar
@@ -73,7 +74,7 @@ def rules_diff(against: Path = typer.Option(..., "--against", help="The proposed
     migrate(settings.db_url)
     with Bar(console=Console(stderr=True), transient=True, disable=as_json) as bar:
         task = bar.add_task("scoring stored reports", total=None)
-        diff = diff_rulesets(settings.db_url, old, new, latest_only=latest_only,
+        diff = diff_rulesets(settings.db_url, old, new, latest_only=latest_only, year=year,
                              progress=lambda done, total: bar.update(task, completed=done, total=total))
     if as_json:
         print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2, default=str))

@@ -95,10 +95,11 @@ def rescore(rt: Runtime, agency_slug: str | None = None) -> dict:
     return _run(rt, [Next("evaluate", i) for i in ids])
 
 
-def preview_rules(rt: Runtime, file_name: str, content: str) -> dict:
+def preview_rules(rt: Runtime, file_name: str, content: str, year: int | None = None) -> dict:
     """What replacing one rule file with ``content`` would change, as `nianbao rules diff
-    --latest-only` shows it: each report's current version scored with both rulesets. Nothing
-    is written (the live rules directory included)."""
+    --latest-only [--year]` shows it: each report's current version (of one report year, if
+    given: a web request should not score every year of thousands of agencies) scored with both
+    rulesets. Nothing is written (the live rules directory included)."""
     from rules import RuleFileError
     from worker.rulediff import ProposalError, diff_rulesets, load_proposal
 
@@ -110,7 +111,9 @@ def preview_rules(rt: Runtime, file_name: str, content: str) -> dict:
         proposed = load_proposal(rt.rules.directory, file_name.strip(), content)
     except (ProposalError, RuleFileError) as exc:
         raise ActionError(str(exc)) from exc
-    return diff_rulesets(rt.db_url, current, proposed, latest_only=True).to_dict()
+    result = diff_rulesets(rt.db_url, current, proposed, latest_only=True, year=year).to_dict()
+    result["year"] = year
+    return result
 
 
 def rule_file_text(rt: Runtime, file_name: str) -> str:

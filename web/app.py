@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from models.db import session_scope
+from worker.planning import expected_year
 from web import actions, queries
 from web.auth import Accounts, User, accounts_from_env, new_csrf
 from web.metrics import metrics_response
@@ -58,6 +59,8 @@ class NotSignedIn(Exception):
 class RulesProposal(BaseModel):
     file: str = Field(min_length=1, max_length=80, description="rule file to replace or add, e.g. arithmetic.yaml")
     content: str = Field(max_length=256 * 1024, description="its proposed YAML; empty removes the file")
+    year: Optional[int] = Field(default=None, ge=2000, le=2100,
+                                description="only the reports on this year (default: every year)")
 
 
 class SilenceIn(BaseModel):
@@ -302,6 +305,7 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         ruleset, error = _ruleset(rt)
         return {"user": user, "ruleset": ruleset, "error": error, "files": actions.rule_file_names(rt),
                 "file": file, "content": actions.rule_file_text(rt, file) if content is None else content,
+                "year": expected_year(rt.today()),
                 "diff": None, "diff_error": None, **extra}
 
     @app.get("/rules", response_class=HTMLResponse, include_in_schema=False)
@@ -311,10 +315,11 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
 
     @app.post("/rules/diff", response_class=HTMLResponse, include_in_schema=False)
     def rules_diff_form(request: Request, user: User = Depends(page_user), csrf_token: str = Form(""),
-                        file: str = Form(..., max_length=80), content: str = Form("", max_length=256 * 1024)):
+                        file: str = Form(..., max_length=80), content: str = Form("", max_length=256 * 1024),
+                        year: int = Form(..., ge=2000, le=2100)):
         form_admin(request, user, csrf_token)
         try:
-            diff = actions.preview_rules(rt, file, content)
+            diff = actions.preview_rules(rt, file, content, year)
         except actions.ActionError as exc:
             return render(request, "rules.html", rules_context(user, file, content, diff_error=str(exc)), status=400)
         return render(request, "rules.html", rules_context(user, file, content, diff=diff))
@@ -471,7 +476,7 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         """What replacing (or adding, or with empty content removing) one rule file would change:
         each report's current version scored with the current and the proposed rules. Nothing is saved."""
         try:
-            return actions.preview_rules(rt, body.file, body.content)
+            return actions.preview_rules(rt, body.file, body.content, body.year)
         except actions.ActionError as exc:
             raise HTTPException(400, str(exc))
 

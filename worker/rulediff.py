@@ -87,14 +87,21 @@ def _findings(result) -> dict[tuple[str, str, str], FindingView]:
             for o in result.outcomes if o.status != "pass"}
 
 
-def diff_rulesets(db_url: str, current, proposed, *, latest_only: bool = False,
+def diff_rulesets(db_url: str, current, proposed, *, latest_only: bool = False, year: int | None = None,
                   progress: Progress | None = None) -> RuleDiff:
-    """Score every parsed snapshot (or only each report's latest) with both rulesets."""
+    """Score every parsed snapshot (or only each report's latest, or one report year's) with both rulesets."""
     from rules import evaluate
 
     diff = RuleDiff(current.version, proposed.version)
     with session_scope(db_url) as session:
         query = select(Snapshot.id).where(Snapshot.parse_status == "parsed").order_by(Snapshot.id)
+        # Filtered here, not after loading every old version.
+        if latest_only:
+            query = query.join(Report, Report.latest_snapshot_id == Snapshot.id)
+        elif year is not None:
+            query = query.join(Report, Report.id == Snapshot.report_id)
+        if year is not None:
+            query = query.where(Report.year == year)
         ids = list(session.exec(query))
         total = len(ids)
         for done, snapshot_id in enumerate(ids, 1):

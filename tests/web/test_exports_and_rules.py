@@ -61,25 +61,26 @@ def test_an_admin_previews_a_rule_change_and_nothing_is_saved(client, seeded):
     assert "- id: ARI-01" in page and 'id="rules-diff-form"' in page
     token = csrf_from(page)
 
-    r = client.post("/rules/diff", data={"csrf_token": token, "file": "arithmetic.yaml",
+    r = client.post("/rules/diff", data={"csrf_token": token, "file": "arithmetic.yaml", "year": 2025,
                                          "content": _relaxed_ari01(original)})
     assert r.status_code == 200, r.text
     result = r.text[r.text.index('id="diff-result"'):]
+    assert "2025年度" in result and 'name="year" type="number" min="2000" max="2100" value="2025"' in r.text
     assert "青河区发展和改革局" in result  # the agency whose ARI-01 findings go away
     assert re.search(r"<td>ARI-01</td><td[^>]*>\+0</td><td[^>]*>−[1-9]", result)
     assert rules_file.read_text(encoding="utf-8") == original  # a preview saves nothing
     assert re.search(r'id="ruleset-version">([^<]+)<', client.get("/rules").text).group(1) == version
 
     typo = original.replace("severity: error", "severity: eror", 1)
-    r = client.post("/rules/diff", data={"csrf_token": token, "file": "arithmetic.yaml", "content": typo})
+    r = client.post("/rules/diff", data={"csrf_token": token, "file": "arithmetic.yaml", "year": 2025, "content": typo})
     assert r.status_code == 400 and 'id="diff-error"' in r.text
     assert re.search(r"rules/arithmetic\.yaml:\d+", r.text) and "eror" in r.text
     assert "severity: eror" in r.text  # the admin's text is kept in the form to fix it
 
-    r = client.post("/rules/diff", data={"csrf_token": token, "file": "../../etc/x.yaml", "content": "[]"})
+    r = client.post("/rules/diff", data={"csrf_token": token, "file": "../../etc/x.yaml", "year": 2025, "content": "[]"})
     assert r.status_code == 400 and "文件名只能由" in r.text
 
-    r = client.post("/rules/diff", data={"csrf_token": "forged", "file": "arithmetic.yaml", "content": ""})
+    r = client.post("/rules/diff", data={"csrf_token": "forged", "file": "arithmetic.yaml", "year": 2025, "content": ""})
     assert r.status_code == 403 and "CSRF 校验失败" in r.text and 'id="error-title">无权操作<' in r.text
 
 
@@ -87,7 +88,7 @@ def test_a_read_only_user_sees_the_rules_but_cannot_preview(client):
     token = login(client, VIEWER)
     page = client.get("/rules").text
     assert 'id="rules"' in page and 'id="rules-diff-form"' not in page
-    r = client.post("/rules/diff", data={"csrf_token": token, "file": "arithmetic.yaml", "content": "[]"})
+    r = client.post("/rules/diff", data={"csrf_token": token, "file": "arithmetic.yaml", "year": 2025, "content": "[]"})
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
     assert "需要管理员权限" in r.text and "请使用管理员账户登录" in r.text
     r = client.post("/actions/silence", data={"csrf_token": token, "rule_id": "ARI-01", "until": "2026-12-31",
@@ -103,6 +104,9 @@ def test_the_rules_diff_api(client, seeded):
     assert {c["agency_slug"] for c in diff["changes"]} == {"qinghe-fgj"}
     assert all(c["score_after"] > c["score_before"] for c in diff["changes"])
     assert diff["current_version"] != diff["proposed_version"]
+
+    other_year = client.post("/api/rules/diff", json={**body, "year": 2019}, headers=AUTH).json()
+    assert other_year["snapshots"] == 0 and other_year["changes"] == []  # no report on 2019 is stored
 
     unchanged = client.post("/api/rules/diff", json={**body, "content": original}, headers=AUTH).json()
     assert unchanged["changes"] == [] and unchanged["current_version"] == unchanged["proposed_version"]
