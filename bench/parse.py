@@ -6,7 +6,9 @@ Corpora: the authored fixtures (tests/fixtures) and the real reports (../shared/
 when present), grouped by format. For HTML, the same documents are also parsed by
 selectolax alone (``LexborHTMLParser(bytes)``: the library's parse, nothing of ours) in the
 same run; the ratio of our whole read to that baseline is printed. Goals (issue 3): a
-whole HTML report < 3× the raw parse and < 10 ms; a PDF < 100 ms a page.
+whole HTML report < 3× the raw parse and < 10 ms; a PDF < 100 ms a page. Two floors are
+measured too: the parse plus the library's native text extraction, and the parse plus a
+Python loop that only visits every node (what any reader written in Python pays first).
 
 ``--stages`` also splits the HTML read into its stages (decode, HTML parse, DOM walk to a
 Layout, script check, sections, tables, metadata, prose numbers), by wrapping the functions
@@ -66,6 +68,16 @@ def per_doc(fn, docs: list[tuple[str, bytes]], seconds: float) -> list[float]:
             runs += 1
         times.append(statistics.median(samples))
     return times
+
+
+def visit_every_node(name: str, data: bytes) -> int:
+    """Parse, then visit every node (elements and text) from Python once: the cheapest
+    possible Python walk of the document, a floor for any reader written in Python."""
+    count = 0
+    for node in LexborHTMLParser(data).body.traverse(include_text=True):
+        if node.tag == "-text":
+            count += 1
+    return count
 
 
 def pdf_pages(data: bytes) -> int:
@@ -169,6 +181,18 @@ def main() -> None:
         print(f"  median {statistics.median(raw) * 1000:.2f} ms, {len(raw) / sum(raw):.0f} docs/s/core")
         print(f"  whole read / raw parse: median {statistics.median(ratios):.2f}×, max {max(ratios):.2f}×"
               f" (goal < 3×); whole read max {max(whole) * 1000:.2f} ms (goal < 10 ms)")
+        # Floors, same run: what any reader built on this parse pays before it reads a
+        # word. "native text" is the library's own text extraction (no Python per node);
+        # "python visit" touches every node once from Python and does nothing else.
+        floors = {
+            "parse + native text": lambda name, data: LexborHTMLParser(data).body.text(separator="\n"),
+            "parse + python visit": visit_every_node,
+        }
+        for label, fn in floors.items():
+            t = per_doc(fn, html, args.seconds)
+            print(f"  {label:22} median {statistics.median(t) * 1000:.2f} ms"
+                  f" = {statistics.median([x / r for x, r in zip(t, raw)]):.2f}× raw parse;"
+                  f" whole read = {statistics.median([w / x for w, x in zip(whole, t)]):.1f}× this")
         worst = max(range(len(html)), key=lambda i: ratios[i])
         print(f"  largest ratio: {html[worst][0]} ({len(html[worst][1]):,} bytes,"
               f" {whole[worst] * 1000:.2f} ms vs {raw[worst] * 1000:.2f} ms)")
