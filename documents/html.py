@@ -172,13 +172,12 @@ class _Reader:
         self.tables += 1
         grid = self.expand(table)
         width = max((max(row) for row in grid if row), default=-1) + 1
-        columns = range(width)
-        add_line = self.layout.add_line
         for row in grid:
-            cells = [row.get(c, _NO_COPY) for c in columns]
-            line = "\t".join([text if copy is None else "" for text, copy in cells if copy != "col"]).strip("\t")
-            if line and not line.isspace():  # a shown cell has text: the row has content
-                add_line(line, cells, index, True)
+            cells = [row.get(c, _NO_COPY) for c in range(width)]
+            shown = [("" if cell.copy == "row" else cell.text) for cell in cells if cell.copy != "col"]
+            line = "\t".join(shown).strip("\t")
+            if line.strip():
+                self.layout.add_line(line, cells, table=index)
 
     def expand(self, table: LexborNode) -> list[dict[int, Cell]]:
         """One {column: cell} per <tr>, with rowspan and colspan copies filled in."""
