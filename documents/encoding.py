@@ -64,7 +64,13 @@ def plausible(text: str) -> bool:
     if "\ufffd" in text:
         return False
     text = text[:50_000]  # mojibake shows from the start; a long page need not be read whole
-    cjk = _CJK.findall(text)
+    # A thousand Chinese characters tell real text from mojibake; scanning in steps stops
+    # there (the regex scan costs ~16 ns a character: 0.8 ms for the whole 50,000).
+    cjk: list[str] = []
+    for start in range(0, len(text), 8_000):
+        cjk += _CJK.findall(text, start, start + 8_000)
+        if len(cjk) >= 1_000:
+            break
     if len(cjk) >= 20:
         return sum(map(_COMMON.__contains__, cjk)) / len(cjk) >= 0.08  # real text ≈0.2–0.4, mojibake ≈0.01
     # Little or no Chinese: reject text full of Latin-1 accents or C1 controls, the sign of

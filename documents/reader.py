@@ -87,7 +87,7 @@ def _layout(data: bytes, fmt: str, content_type: str | None, charset: str | None
     declared = charset or content_type
     text, used = decode_bytes(data, declared)
     if fmt == "html" or looks_like_html(text):
-        return html_to_layout(text), used, "html"
+        return html_to_layout(data if used == "utf-8" else text), used, "html"
     return text_to_layout(text), used, "text"
 
 
