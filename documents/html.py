@@ -169,7 +169,8 @@ class _Reader:
         # cells ("商业</p><p>企业") join without a space either way; cells holding ASCII
         # words in separate blocks, <br>, scripts or hidden parts take the careful path.
         raw = node.html or ""
-        if not any(t in raw for t in _CAREFUL_TAGS):
+        lowered = raw.lower()  # tag names serialise in lower case, style values as written
+        if not any(t in lowered for t in _CAREFUL_TAGS):
             text = _clean(node.text(deep=True, separator=""))
             if not _ascii_blocks(raw):
                 return text

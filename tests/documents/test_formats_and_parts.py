@@ -9,7 +9,8 @@ import pytest
 
 from documents.cells import read_cell
 from documents.encoding import decode_bytes
-from documents.errors import NeedsOCR, NotAReport, UnsupportedFormat
+from documents.errors import DocumentError, NeedsOCR, NotAReport, UnsupportedFormat
+from documents.html import check_nesting, html_to_layout
 from documents.layout import Cell
 from documents.narrative import chinese_number, read_narrative
 from documents.reader import read_document
@@ -81,6 +82,30 @@ def test_docx_with_merged_cells():
     assert r.meta["format"] == "docx" and r.meta["agency"] == "北岭乡人民政府"
     assert (r.fields["apply.new.natural"], r.fields["apply.new.other_org"], r.fields["apply.new.total"]) == (3, 2, 5)
     assert r.fields["apply.granted.total"] == 5
+
+
+def test_html_cells_with_breaks_blocks_and_hidden_parts():
+    """Cells that need a close reading, among plain ones: <br>, ASCII values in separate
+    paragraphs, Word's split paragraphs, and parts hidden by style (in either case)."""
+    page = """<html><body><table>
+    <tr><td>项目</td><td>数量</td><td>备注</td></tr>
+    <tr><td><p>商业</p><p>企业</p></td><td><p>10</p>
+    <p>20</p></td><td>甲<br>乙</td></tr>
+    <tr><td>其他<span style="DISPLAY: none">隐藏</span></td><td>5<span style="visibility:hidden">9</span></td>
+    <td><P>A1</P><DIV>B2</DIV></td></tr></table></body></html>"""
+    for source in (page, page.encode("utf-8")):
+        rows = [[c.text for c in row.cells] for row in html_to_layout(source).rows]
+        assert rows == [["项目", "数量", "备注"], ["商业企业", "10 20", "甲乙"], ["其他", "5", "A1 B2"]]
+
+
+@pytest.mark.parametrize("tag", [b"div", b"DIV", b"Span"])
+def test_nesting_is_counted_in_any_case(tag):
+    """The depth check sees tags however they are written (and only when there are many)."""
+    data = b"<html><body>" + b"<%s>" % tag * 3000 + "一、总体情况".encode() + b"</%s>" % tag * 3000 + b"</body></html>"
+    with pytest.raises(DocumentError) as err:
+        read_document(data, name="deep.html")
+    assert err.value.status == "unreadable" and "nested" in str(err.value)
+    check_nesting(b"<div>" * 1400 + b"</div>" * 1400)  # under the limit: no error
 
 
 def test_encodings():
