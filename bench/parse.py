@@ -211,7 +211,7 @@ def stage_breakdown(docs: list[tuple[str, bytes]], seconds: float) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=2.0, help="time spent per format")
+    ap.add_argument("--seconds", type=float, default=2.0, help="time spent per measured function per format")
     ap.add_argument("--stages", action="store_true", help="also print the HTML read stage by stage")
     ap.add_argument("--rounds", type=int, default=5, help="reads of each document with cleared / primed caches")
     args = ap.parse_args()

@@ -113,8 +113,8 @@ def _ascii_blocks(raw: str) -> bool:
     return False
 
 
-def _cells_of(table: LexborNode, nodes: list[LexborNode]) -> set[int]:
-    """mem_ids of the <td>/<th> of ``table`` that hold one of ``nodes``."""
+def _cells_of(nodes: list[LexborNode]) -> set[int]:
+    """mem_ids of the <td>/<th> that hold one of ``nodes`` (within the innermost table)."""
     cells: set[int] = set()
     for node in nodes:
         while node is not None and node.tag not in ("td", "th", "table"):
@@ -196,7 +196,7 @@ class _Reader:
         """One {column: cell} per <tr>, with rowspan and colspan copies filled in."""
         # Only the cells holding a careful element are looked at closely (cell_text): one
         # CSS query, where serialising the table to search its HTML took 0.5 ms for 50 KB.
-        careful = _cells_of(table, table.css(_CAREFUL_CSS))
+        careful = _cells_of(table.css(_CAREFUL_CSS))
         rows = table.css("tr")
         grid: list[dict[int, Cell]] = [{} for _ in rows]
         # Reading a cell's attributes builds a dict of all of them; only the few cells
