@@ -25,6 +25,12 @@ def _compact(text: str) -> str:
     return re.sub(r"\s+", "", nfkc(text))
 
 
+# A title line that holds only the end of a title ("年度报告", "2022年政府信息公开工作年度报告"):
+# the title began on the line above (PDF title pages and their conversions wrap titles).
+_TITLE_TAIL = re.compile(r"^(?:\d{4}年度?)?(?:政府信息公开|政务公开|信息公开)?(?:工作)?(?:年度报告|年报)")
+_SENTENCE = re.compile(r"[。，,:：；;！!？?]")
+
+
 def find_title(lines: list[str], stop: int | None, html_title: str | None) -> str | None:
     limit = min(stop - 1 if stop else 60, 80, len(lines))
     for need_year in (True, False):  # "2022年…年度报告" beats a breadcrumb "首页>…>年度报告"
@@ -33,15 +39,16 @@ def find_title(lines: list[str], stop: int | None, html_title: str | None) -> st
             text = _TITLE_PREFIX.sub("", line.strip().split("\t")[-1] if "\t" in line else line.strip())
             compact = _compact(text)
             if (("年度报告" in compact or "年报" in compact) and len(compact) <= 60 and "。" not in compact
-                    and not re.search(r"[>›»]", compact) and (not need_year or re.search(r"\d{4}年", compact))):
+                    and not re.search(r"[>›»]", compact)):
                 # A site name after a dash: "…年度报告-沭阳县发改局".
                 compact = re.split(r"[-_|—–]+(?!.*报告)", compact)[0]
-                if re.match(r"^\d{4}年", compact) and previous and len(previous) <= 30:
-                    compact = previous + compact  # agency on the line above (PDF title pages)
-                return compact
+                if previous and len(previous) <= 40 and _TITLE_TAIL.match(compact) and previous not in compact:
+                    compact = previous + compact  # wrapped: the agency (and year) on the line above
+                if not need_year or re.search(r"\d{4}年", compact):
+                    return compact
             stripped = _compact(line)
             if stripped and not re.fullmatch(r"[-—\d\s第页/]+", stripped):
-                previous = stripped if not re.search(r"[。，,:：]", stripped) else ""
+                previous = stripped if not _SENTENCE.search(stripped) and "年度报告" not in stripped else ""
     if html_title and "报告" in html_title:
         return re.split(r"[-_|—–]+(?!.*报告)", _compact(html_title))[0]
     return None
@@ -57,26 +64,58 @@ def agency_of(title: str | None) -> str | None:
     return text.strip() or None
 
 
-def year_of(title: str | None, lines: list[str]) -> int | None:
+_PERIOD = re.compile(r"统计(?:期限|时限|时间|区间|期间|周期|范围)[^。]{0,16}?(\d{4})年0?1月0?1日")
+_NAMED_YEAR = re.compile(r"(\d{4})年度?(?:政府信息公开|政务公开)(?:工作)?年度报告")
+
+
+def year_of(title: str | None, lines: list[str]) -> tuple[int | None, str | None]:
+    """(year reported on, where it was read: "title", "period" (统计期限 1月1日…) or "text"
+    (the report names itself "2022年度政府信息公开工作年度报告" near the top)); (None, None)
+    when the document does not establish it."""
     if title:
         m = re.search(r"(20\d{2}|19\d{2})年", title)
         if m:
-            return int(m.group(1))
-    for line in lines[:200]:
-        m = re.search(r"统计(?:期限|时限|时间|区间|期间)[^。]{0,12}?(\d{4})年0?1月0?1日", _compact(line))
-        if m:
-            return int(m.group(1))
-    return None
+            return int(m.group(1)), "title"
+    # Joined without spaces: a PDF's text wraps "统计期限为 2024 年 1 月 1 日" over lines.
+    head = _compact("".join(lines[:200]))
+    m = _PERIOD.search(head)
+    if m:
+        return int(m.group(1)), "period"
+    m = _NAMED_YEAR.search(_compact("".join(lines[:30])))
+    if m:
+        return int(m.group(1)), "text"
+    return None, None
 
 
-def template_of(table_template: str | None, year: int | None) -> str:
+def template_of(table_template: str | None, year: int | None) -> tuple[str, str | None]:
+    """(template, how it was established): "tables" when the tables' own columns or rows
+    show it, "year" when only the established year implies it, None when unknown."""
     if table_template in ("2021", "2019"):
-        return table_template
+        return table_template, "tables"
     if year is not None and year >= 2021:
-        return "2021"
+        return "2021", "year"
     if year in (2019, 2020):
-        return "2019"
-    return "unknown"
+        return "2019", "year"
+    return "unknown", None
+
+
+# The last word of an agency's name that says what kind of body it is. Governments
+# (人民政府, 管委会, 街道办事处, 乡/镇) report 工作考核、社会评议和责任追究 and may make 规章
+# (省级 and 设区的市); departments (局, 委, 办, 中心 …) do not. A hint only: rules decide.
+_GOVERNMENT = re.compile(r"(?:人民政府|政府|管理委员会|管委会|办事处|街道|乡|镇)$")
+_DEPARTMENT = re.compile(r"(?:局|委员会|委|办公室|办|中心|厅|院|所|署|部|馆|站|队|处|会)$")
+
+
+def level_hint(agency: str | None) -> tuple[str | None, str | None]:
+    """("government" | "department", the word that says so) from the agency's own name."""
+    if not agency:
+        return None, None
+    name = re.sub(r"[（(][^）)]*[）)]$", "", agency)
+    for level, pattern in (("government", _GOVERNMENT), ("department", _DEPARTMENT)):
+        m = pattern.search(name)
+        if m:
+            return level, m.group(0)
+    return None, None
 
 
 def _iso(y: str, m: str, d: str) -> str | None:

@@ -27,7 +27,7 @@ from documents.encoding import decode_bytes
 from documents.errors import DocumentError, NotAReport, UnsupportedFormat
 from documents.html import html_to_layout, looks_like_html
 from documents.layout import Cell, Layout, Row
-from documents.meta import agency_of, find_title, published_of, template_of, year_of
+from documents.meta import agency_of, find_title, level_hint, published_of, template_of, year_of
 from documents.narrative import read_narrative
 from documents.pdf import pdf_to_layout
 from documents.report import ParsedReport
@@ -175,7 +175,10 @@ def _read(data: bytes, content_type: str | None, name: str | None, charset: str 
         raise NotAReport(f"no section headings and no application table found; title: {shown!r}"
                          if present == 0 else
                          f"only {present} section heading(s) and no application table found; title: {title!r}")
-    year = year_of(title, lines)
+    year, year_source = year_of(title, lines)
+    template, template_source = template_of(table_template, year)
+    agency = agency_of(title)
+    level, level_word = level_hint(agency)
     prose = [line for number, line in enumerate(lines, start=1) if number not in table_rows]
     if traditional:
         sink.problems.append({"kind": "traditional_script", "where": "document",
@@ -183,13 +186,19 @@ def _read(data: bytes, content_type: str | None, name: str | None, charset: str 
                                         " (quotes and labels are shown converted)"})
     return ParsedReport(
         meta={
-            "agency": agency_of(title),
+            "agency": agency,
             "year": year,
-            "template": template_of(table_template, year),
+            "template": template,
             "published": published_of(lines, layout.hints.get("published_meta")),
             "title": title,
             "format": fmt,
             "charset": used_charset,
+            # What the reading established, and how (see report.META_FACTS): a rule that
+            # needs a fact the document did not establish does not run.
+            "year_source": year_source,
+            "template_source": template_source,
+            "level_hint": level,
+            "level_hint_word": level_word,
         },
         sections=sections,
         fields=sink.fields,

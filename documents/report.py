@@ -19,6 +19,15 @@ SECTION_KEYS: dict[str, str] = {
     "other": "六、其他需要报告的事项",
 }
 
+# Facts of meta the reading may or may not establish, and the key saying how it did.
+# ``meta["year"]`` is None unless the document establishes it: its title ("title"), its
+# statistics period 1月1日至12月31日 ("period") or its own name near the top ("text").
+# ``meta["template"]`` is "2021", "2019" or "unknown"; ``template_source`` says whether
+# the tables' own columns or rows show it ("tables") or only the year implies it ("year").
+# ``level_hint`` is "government" or "department" when the agency's own name says so
+# (``level_hint_word``: 人民政府, 街道办事处, 局, 委 …), else None.
+META_FACTS = {"year": "year_source", "template": "template_source", "level": "level_hint"}
+
 APPLICANT_COLUMNS = ("natural", "business", "research", "nonprofit", "legal", "other_org", "total")
 
 

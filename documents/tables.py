@@ -99,5 +99,8 @@ def read_tables(layout: Layout, sections: dict[str, Section]) -> tuple[Sink, str
         if key == "active":
             template = result  # type: ignore[assignment]
     sink.finish()
+    if template is None and any(k.startswith(("apply.other.no_correction.", "apply.other.unpaid_fee."))
+                                for k in sink.fields):
+        template = "2021"  # the three （六）其他处理 sub-rows exist only in the 2021 format
     found_apply = any(k.startswith("apply.") for k in sink.fields) or bool(tables["requests"])
     return sink, template, found_apply
