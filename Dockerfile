@@ -1,7 +1,12 @@
-# One image for the worker and beat services of compose.yaml.
+# One image for every nianbao service of compose.yaml (migrate, worker, beat, web).
+# Reading must come out as in the tests: the same library versions (constraints.txt, as
+# `make install` uses), UTF-8 whatever the host's locale, and no system library, font or
+# time zone database to depend on (the wheels carry lexbor, pdfium and libxml2; tzdata
+# comes from PyPI). tests/test_deploy.py checks this file.
 FROM python:3.11-slim
+ENV LANG=C.UTF-8 PYTHONUTF8=1 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY config config
 COPY documents documents
 COPY rules rules
@@ -10,7 +15,9 @@ COPY models models
 COPY worker worker
 COPY cli cli
 COPY web web
-RUN pip install --no-cache-dir . && useradd --create-home nianbao && mkdir -p /data && chown nianbao /data
+RUN pip install --no-cache-dir -c constraints.txt . \
+    && useradd --create-home nianbao \
+    && mkdir -p /data/blobs && chown -R nianbao /data   # a new blobs volume takes this owner
 USER nianbao
 ENV NIANBAO_HOME=/data
 ENTRYPOINT ["nianbao"]

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -62,9 +62,37 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest revision (idempotent; safe at every start)."""
+    """Bring the schema to the newest revision (idempotent; safe at every start, and safe when
+    several processes start at once: the first migrates under a lock, the others then find
+    the schema up to date)."""
     engine = get_engine(url)
-    with engine.begin() as conn:
+    with _migration_lock(url), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Held to the end of this transaction, which holds the whole upgrade (DDL is
+            # transactional in PostgreSQL). Keyed by schema: test schemas migrate in parallel.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('nianbao.migrate.' || current_schema()))"))
         cfg = alembic_config(url)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")  # "heads": a branch written in parallel applies before its merge
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """SQLite: an exclusive lock on a file beside the database (its DDL cannot wait on a row
+    lock the way PostgreSQL's advisory lock does). Nothing for other databases."""
+    path = url.split(":///", 1)[-1] if url.startswith("sqlite") else ""
+    if not path or path == ":memory:" or "mode=memory" in url:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: one process at a time is the operator's business there
+        yield
+        return
+    lock = Path(path.split("?", 1)[0] + ".migrate-lock")
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
