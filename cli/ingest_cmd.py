@@ -33,10 +33,11 @@ def ingest(file: Path = typer.Argument(..., help="The report file (PDF, DOCX, HT
     migrate(settings.db_url)
     rt = get_runtime()
     try:
-        report_id, steps = ingest_file(rt, agency, file.name, data, year, published_on)
+        ingested = ingest_file(rt, agency, file.name, data, year, published_on)
     except (LookupError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1)
+    report_id, steps = ingested.report_id, ingested.steps
     if settings.embedded:
         from collections import deque
 
@@ -52,3 +53,5 @@ def ingest(file: Path = typer.Argument(..., help="The report file (PDF, DOCX, HT
         enqueue(steps)
     console.print(f"report {report_id} of {agency}: {'stored' if not steps else 'new version stored'}"
                   + ("" if settings.embedded else ", queued for parsing"))
+    if ingested.review:
+        console.print(f"[yellow]待人工确认：{ingested.review}[/yellow]")

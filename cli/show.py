@@ -8,9 +8,9 @@ from rich.table import Table
 
 from documents.report import SECTION_KEYS
 
-STATE_STYLE = {"ambiguous": "yellow", "published": "green", "late": "yellow", "pending": "cyan", "missing": "red",
+STATE_STYLE = {"ambiguous": "yellow", "needs_review": "yellow", "published": "green", "late": "yellow", "pending": "cyan", "missing": "red",
                "unreachable": "magenta", "unreadable": "red", "not_scored": "yellow", "not_fetched": "magenta"}
-STATE_CN = {"ambiguous": "待人工确认", "published": "已按期公布", "late": "逾期公布", "pending": "未到期", "missing": "逾期未公布",
+STATE_CN = {"ambiguous": "待人工确认", "needs_review": "待人工确认", "published": "已按期公布", "late": "逾期公布", "pending": "未到期", "missing": "逾期未公布",
             "unreachable": "网站无法访问", "unreadable": "无法解析", "not_scored": "未评分", "not_fetched": "未抓取"}
 
 

@@ -33,8 +33,8 @@ from web.metrics import metrics_response
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-State = Literal["published", "late", "pending", "missing", "unreachable", "ambiguous", "unreadable", "not_scored",
-                "not_fetched"]
+State = Literal["published", "late", "pending", "missing", "unreachable", "ambiguous", "needs_review", "unreadable",
+                "not_scored", "not_fetched"]
 Level = Literal["government", "department"]
 Sort = Literal["slug", "name", "level", "region", "state", "score", "errors", "deadline", "last_fetch"]
 Order = Literal["asc", "desc"]

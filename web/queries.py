@@ -13,7 +13,7 @@ from models import (Agency, Deficiency, DeliveryAttempt, Evaluation, Finding, No
 from worker.status import agency_statuses
 
 STATE_LABELS = {"published": "已发布", "late": "逾期发布", "pending": "待发布", "missing": "未发布",
-                "unreachable": "网站无法访问", "ambiguous": "多份待确认", "unreadable": "无法读取",
+                "unreachable": "网站无法访问", "ambiguous": "多份待确认", "needs_review": "待人工确认", "unreadable": "无法读取",
                 "not_scored": "未评分", "not_fetched": "未抓取"}
 LEVEL_LABELS = {"government": "人民政府", "department": "部门"}
 SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}

@@ -18,7 +18,7 @@ from worker.runtime import Runtime
 from worker.status import agency_statuses
 from worker.steps import Next
 
-STATE_CN = {"ambiguous": "待人工确认", "published": "已按期公布", "late": "逾期公布", "pending": "未到期", "missing": "逾期未公布",
+STATE_CN = {"ambiguous": "待人工确认", "needs_review": "待人工确认", "published": "已按期公布", "late": "逾期公布", "pending": "未到期", "missing": "逾期未公布",
             "unreachable": "网站无法访问", "unreadable": "无法解析", "not_scored": "未评分", "not_fetched": "未抓取"}
 CSV_COLUMNS = ["slug", "name", "level", "year", "state", "detail", "published_on", "deadline", "score", "grade",
                "open_errors", "open_warnings", "open_other", "report_url"]

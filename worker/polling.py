@@ -479,18 +479,48 @@ def host_of(url: str) -> str:
 # ---------------------------------------------------------------- reports handed in by other means
 
 
+# What `ingest` refuses to keep: documents that are no report at all. A scan (needs_ocr) or a
+# document our parser fails on (parse_failed) is kept: a later reader may yet read it.
+INGEST_REFUSED = {"not_a_report": "不是政府信息公开工作年度报告", "unsupported_format": "文件格式无法读取",
+                  "too_large": "文件过大", "unreadable": "文件已损坏，无法读取"}
+
+
+@dataclass
+class Ingested:
+    report_id: int
+    steps: list[Next]
+    review: str | None = None  # why the document is not this agency's report for that year (待人工确认)
+
+
 def ingest_file(rt: Runtime, slug: str, name: str, data: bytes, year: int | None = None,
-                published=None) -> tuple[int, list[Next]]:
+                published=None) -> Ingested:
     """A report handed in by mail or on paper (`nianbao ingest`): stored as a Report of the agency
     (via "ingest") and a Snapshot, then parsed and scored like a fetched one. With a year, a later
-    hand-in for that year is a new version of the same report; without one, each file is its own."""
+    hand-in for that year is a new version of the same report; without one, each file is its own.
+    The document is read first: one that is no report (random bytes, a news page) raises
+    ValueError and nothing is stored; one that names another agency or year is stored and
+    left for a person (parse_snapshot marks it needs_review)."""
+    from documents.errors import DocumentError
+    from documents.reader import read_document
+    from rules.identity import filing_mismatch
+
     if not data:
-        raise ValueError(f"{name} is empty")
-    sha = rt.blobs.put(data)
+        raise ValueError(f"{name}：文件为空，未保存。")
+    try:
+        parsed = read_document(data, name=name)
+    except DocumentError as exc:
+        if exc.status in INGEST_REFUSED:
+            raise ValueError(f"{name}：{INGEST_REFUSED[exc.status]}（{exc.reason}），未保存。") from None
+        parsed = None
     with session_scope(rt.db_url) as session:
         agency = session.exec(select(Agency).where(Agency.slug == slug)).first()
         if agency is None:
             raise LookupError(f"no agency with slug '{slug}' (see the agencies file)")
+        agency_name = agency.name
+    review = filing_mismatch(agency_name, year, parsed.meta.get("agency"), parsed.meta.get("year")) if parsed else None
+    sha = rt.blobs.put(data)
+    with session_scope(rt.db_url) as session:
+        agency = session.exec(select(Agency).where(Agency.slug == slug)).one()
         url = f"ingest://{slug}/{year}" if year else f"ingest://{slug}/{sha[:16]}/{name}"
         report = session.exec(select(Report).where(Report.agency_id == agency.id, Report.url == url)).first()
         if report is None:
@@ -520,4 +550,4 @@ def ingest_file(rt: Runtime, slug: str, name: str, data: bytes, year: int | None
         session.flush()
         expectations.refresh(session, rt.today(), [agency.id])
         session.commit()
-        return report.id, steps
+        return Ingested(report.id, steps, review)

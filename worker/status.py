@@ -29,7 +29,8 @@ class AgencyStatus:
     open_warnings: int
     open_other: int
     deadline: str
-    state: str  # published | late | pending | missing | unreachable | ambiguous | unreadable | not_scored | not_fetched
+    # published | late | pending | missing | unreachable | ambiguous | needs_review | unreadable | not_scored | not_fetched
+    state: str
     detail: str  # why, in a few words (Chinese: it is shown to the office)
     fetch: str  # ok | failed: reason | new
     region: str = ""
@@ -103,6 +104,8 @@ def _row(agency, year, today, deadline, sources, reports, opened) -> AgencyStatu
             detail = "；".join(filter(None, [detail, f"发布后修改{report.edit_count}次"]))
         if report.parse_status is None:  # no snapshot yet
             state, detail = "not_fetched", report.status_reason or "尚未抓取"
+        elif report.parse_status == "needs_review":  # another agency's or year's report: not judged
+            state, detail = "needs_review", report.parse_error
         elif report.parse_status != "parsed":
             state, detail = "unreadable", f"{report.parse_status}: {report.parse_error}"
         elif report.evaluation_id is None:

@@ -11,6 +11,20 @@ from models import ExpectedReport, Report, Snapshot
 from models.db import session_scope
 from tests.polling.conftest import agency
 
+REPORT = "{title}\n一、总体情况\n本局依法公开政府信息。\n二、主动公开政府信息情况\n见下表。\n五、存在的主要问题及改进情况\n无。\n"
+
+
+def _cli(tmp_path, monkeypatch, rt):
+    from config.settings import get_settings
+    from worker import runtime
+
+    for key, value in {"NIANBAO_DATABASE_URL": rt.db_url, "NIANBAO_HOME": str(tmp_path / "home"),
+                       "NIANBAO_TODAY": "2026-06-30", "NIANBAO_BROKER_URL": "",
+                       "NIANBAO_AGENCIES_FILE": str(tmp_path / "agencies.yaml")}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    runtime.set_runtime(None)
+
 
 def test_ingest_stores_a_report_and_a_new_version_once(tmp_path, polling, monkeypatch):
     from cli.main import app
@@ -24,7 +38,7 @@ def test_ingest_stores_a_report_and_a_new_version_once(tmp_path, polling, monkey
     get_settings.cache_clear()
     runtime.set_runtime(None)
     file = tmp_path / "jia-2025.txt"
-    file.write_text("甲局2025年政府信息公开工作年度报告\n一、总体情况\n", encoding="utf-8")
+    file.write_text(REPORT.format(title="甲局2025年政府信息公开工作年度报告"), encoding="utf-8")
     runner = CliRunner()
     try:
         first = runner.invoke(app, ["ingest", str(file), "--agency", "jia", "--year", "2025",
@@ -32,7 +46,7 @@ def test_ingest_stores_a_report_and_a_new_version_once(tmp_path, polling, monkey
         assert first.exit_code == 0, first.output
         again = runner.invoke(app, ["ingest", str(file), "--agency", "jia", "--year", "2025"])
         assert again.exit_code == 0 and "report 1 of jia: stored" in again.output
-        file.write_text("甲局2025年政府信息公开工作年度报告（修订）\n一、总体情况\n", encoding="utf-8")
+        file.write_text(REPORT.format(title="甲局2025年政府信息公开工作年度报告（修订）"), encoding="utf-8")
         assert runner.invoke(app, ["ingest", str(file), "--agency", "jia", "--year", "2025"]).exit_code == 0
         unknown = runner.invoke(app, ["ingest", str(file), "--agency", "nobody"])
         assert unknown.exit_code == 1 and "no agency with slug 'nobody'" in unknown.output
@@ -45,3 +59,62 @@ def test_ingest_stores_a_report_and_a_new_version_once(tmp_path, polling, monkey
         expected = session.exec(select(ExpectedReport)).one()
     assert (report.via, report.year, report.published_on, report.edit_count) == ("ingest", 2025, date(2026, 1, 20), 1)
     assert len(snapshots) == 2 and expected.state == "published" and expected.report_id == report.id
+
+
+def test_ingest_refuses_what_is_no_report_and_stores_nothing(tmp_path, polling, monkeypatch):
+    from cli.main import app
+    from config.settings import get_settings
+    from worker import runtime
+
+    rt = polling([agency("jia", "http://127.0.0.1:9/nb/")], today=date(2026, 6, 30))
+    _cli(tmp_path, monkeypatch, rt)
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(bytes(range(256)) * 40)
+    news = tmp_path / "news.html"
+    news.write_text("<html><head><title>我局召开安全生产工作会议</title></head><body><h1>我局召开安全生产工作会议</h1>"
+                    "<p>3月5日，我局召开全局安全生产工作会议，部署下一阶段重点工作。</p></body></html>", encoding="utf-8")
+    runner = CliRunner()
+    try:
+        refused = runner.invoke(app, ["ingest", str(noise), "--agency", "jia", "--year", "2025"])
+        assert refused.exit_code == 1 and "noise.bin：文件格式无法读取" in refused.output and "未保存" in refused.output
+        page = runner.invoke(app, ["ingest", str(news), "--agency", "jia", "--year", "2025"])
+        assert page.exit_code == 1 and "news.html：不是政府信息公开工作年度报告" in page.output
+    finally:
+        get_settings.cache_clear()
+        runtime.set_runtime(None)
+    with session_scope(rt.db_url) as session:
+        assert session.exec(select(Report)).all() == [] and session.exec(select(Snapshot)).all() == []
+    blobs = tmp_path / "home" / "blobs"
+    assert not blobs.exists() or not any(p.is_file() for p in blobs.rglob("*"))
+
+
+def test_another_agencys_report_waits_for_a_person_and_sends_nothing(tmp_path, polling, monkeypatch, shared_fixtures):
+    """hongze-2024.pdf (淮安市洪泽区人民政府, 2024) filed as 松林县人民政府's 2025 report."""
+    from cli.main import app
+    from config.settings import get_settings
+    from models import Evaluation, Notice
+    from worker import runtime
+    from worker.status import agency_statuses
+
+    rt = polling([agency("songlin-xian", "http://127.0.0.1:9/nb/", level="government", name="松林县人民政府")],
+                 today=date(2026, 6, 30))
+    _cli(tmp_path, monkeypatch, rt)
+    runner = CliRunner()
+    try:
+        result = runner.invoke(app, ["ingest", str(shared_fixtures / "hongze-2024.pdf"), "--agency", "songlin-xian",
+                                     "--year", "2025"])
+        assert result.exit_code == 0, result.output
+        assert "待人工确认" in result.output and "淮安市洪泽区人民政府" in result.output and "2024年度" in result.output
+        rescored = runner.invoke(app, ["rescore"])
+        assert rescored.exit_code == 0, rescored.output
+    finally:
+        get_settings.cache_clear()
+        runtime.set_runtime(None)
+    with session_scope(rt.db_url) as session:
+        snapshot = session.exec(select(Snapshot)).one()
+        assert snapshot.parse_status == "needs_review" and "松林县人民政府" in snapshot.parse_error
+        assert snapshot.parsed["meta"]["agency"] == "淮安市洪泽区人民政府"  # kept for the person who checks
+        assert session.exec(select(Evaluation)).all() == [] and session.exec(select(Notice)).all() == []
+        row = next(r for r in agency_statuses(session, date(2026, 6, 30)) if r.slug == "songlin-xian")
+        assert row.state == "needs_review" and row.score is None and "淮安市洪泽区人民政府" in row.detail
+        assert session.exec(select(Report)).one().title == ""  # not the other agency's title
