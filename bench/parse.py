@@ -3,7 +3,9 @@
     .venv/bin/python bench/parse.py [--seconds 2] [--rounds 5] [--stages]
 
 Corpora: the authored fixtures (tests/fixtures) and the real reports (../shared/fixtures,
-when present), grouped by format. For HTML, the same documents are also parsed by
+when present), grouped by format, and the text documents also by layout (pipes, one cell
+per line, blank-line paragraphs, run-together rows, PDF-to-Markdown; their expected JSON
+names it). For HTML, the same documents are also parsed by
 selectolax alone (``LexborHTMLParser(bytes)``: the library's parse, nothing of ours) in the
 same run, repeated on its own (the strictest baseline: hot CPU caches) and in turns with
 the read (each document's functions take turns, so noise hits them alike); the ratios of
@@ -27,6 +29,7 @@ Single process, so the figures are per core. A script that prints figures, not a
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -41,6 +44,14 @@ from documents.errors import DocumentError  # noqa: E402
 from documents.reader import read_document  # noqa: E402
 
 FORMATS = {".html": "html", ".htm": "html", ".txt": "text", ".pdf": "pdf", ".docx": "docx"}
+
+
+def text_layout(path: Path) -> str:
+    """The text layout a fixture stands for (its expected JSON says; "text" otherwise)."""
+    expected = REPO / "tests" / "fixtures" / "expected" / f"{path.name}.json"
+    if expected.is_file():
+        return json.loads(expected.read_text()).get("layout") or "text"
+    return "text"
 
 
 def corpus() -> dict[str, list[tuple[str, bytes]]]:
@@ -244,6 +255,13 @@ def main() -> None:
         results[fmt] = t
         print(f"{fmt:8} {len(items):>4} {statistics.median(t) * 1000:>10.2f} {max(t) * 1000:>8.2f}"
               f" {len(t) / sum(t):>12.0f}")
+        if fmt == "text":  # the text layouts (issue 17), from the same measurements
+            layouts: dict[str, list[float]] = {}
+            for (name, _), x in zip(items, t):
+                layouts.setdefault(text_layout(Path(name)), []).append(x)
+            for layout, xs in sorted(layouts.items()):
+                print(f"  {layout:10} {len(xs):>2} {statistics.median(xs) * 1000:>10.2f} {max(xs) * 1000:>8.2f}"
+                      f" {len(xs) / sum(xs):>12.0f}")
 
     if html:
         # The baseline: the raw parse repeated on its own (hot CPU caches, so the lowest

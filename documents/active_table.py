@@ -28,7 +28,8 @@ import re
 from functools import lru_cache
 
 from documents.cells import display_label, norm_label
-from documents.rows import TableRow, fit
+from documents.rows import Fit, TableRow, fit
+from documents.runs import agreed, is_run, readings
 from documents.tables_common import Sink
 
 # (pattern on the normalised header, column key, template it belongs to or None for both)
@@ -77,6 +78,19 @@ def _header(labels: list[str]) -> list[tuple[str, str, str | None]]:
     return cols
 
 
+def _run(text: str, columns: list[str]) -> Fit:
+    """A row whose numbers run together: read where the cut is certain. Section 二 has no
+    identity between its columns, so a row that can be cut two ways stays doubtful."""
+    kinds = ["signed" if c == "change" else "amount" if c == "amount" else "count" for c in columns]
+    found = readings(text, kinds)
+    if not found:
+        return Fit([], "short", len(text))
+    values, differ = agreed(found, len(columns))
+    return Fit(values, "run_differ" if differ else "run", len(text), differ,
+               reason=f"the row's numbers run together ({text}) and can be cut into its {len(columns)}"
+                      f" columns {len(found)} ways")
+
+
 def read_active(rows: list[TableRow], sink: Sink) -> str | None:
     """Read the table; return the template its columns show ("2021", "2019") or None."""
     columns: list[tuple[str, str, str | None]] = []
@@ -105,7 +119,10 @@ def read_active(rows: list[TableRow], sink: Sink) -> str | None:
         keys = [f"{prefix}.{item}.{c[0]}" for c in columns]
         labels = [c[1] for c in columns]
         wan = [i for i, c in enumerate(columns) if c[0] == "amount"]
-        result = fit(row.value_cells(len(keys)), len(keys))
+        if row.run and len(row.values) == 1 and (len(keys) == 1 or is_run(row.values[0].text, len(keys))):
+            result = _run(row.values[0].text, [c[0] for c in columns])
+        else:
+            result = fit(row.value_cells(len(keys)), len(keys))
         sink.take_row(section="二", label=display_label(row.labels[-1]), line=row.line, result=result,
                       keys=keys, columns=labels, wan_yuan=wan)
     return mode

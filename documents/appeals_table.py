@@ -12,7 +12,8 @@ This module must not read prose; narrative.py reads "没有行政诉讼" and the
 from __future__ import annotations
 
 from documents.cells import Value, display_label, norm_label
-from documents.rows import TableRow, fit
+from documents.rows import Fit, TableRow, fit
+from documents.runs import agreed, is_run, readings
 from documents.tables_common import Sink
 
 PARTS = ("upheld", "corrected", "other", "pending", "total")
@@ -40,6 +41,15 @@ def read_appeals(rows: list[TableRow], sink: Sink) -> None:
     keys = [f"{g}.{p}" for g, _ in GROUPS for p in PARTS]
     columns = [f"{gl} / {pl}" for _, gl in GROUPS for pl in PART_LABELS]
     for row in rows:
+        if row.run and len(row.values) == 1 and is_run(row.values[0].text, 15):
+            text = row.values[0].text
+            found = [r for r in readings(text, ["count"] * 15) if _adds_up(list(r))]
+            values, differ = agreed(found, 15) if found else ([], set())
+            result = Fit(values, "short" if not found else "run_differ" if differ else "run", len(text), differ,
+                         reason=f"the row's numbers run together ({text}) and can be read {len(found)} ways"
+                                f" in which each group adds up to its 总计")
+            sink.take_row(section="四", label="", line=row.line, result=result, keys=keys, columns=columns)
+            return
         cells = row.value_cells(15)
         if sum(1 for c in cells if c.text.strip()) >= 15:
             result = fit(cells, 15, _adds_up)

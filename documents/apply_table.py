@@ -18,7 +18,9 @@ from functools import lru_cache
 
 from documents.cells import Value, display_label, norm_label
 from documents.report import APPLICANT_COLUMNS
-from documents.rows import TableRow, fit
+from documents.rows import Fit, TableRow, fit
+from documents.runs import agreed, is_run, readings, solve
+from documents.shredded import is_shredded, pair
 from documents.tables_common import Sink
 
 COLUMN_LABELS = ("自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计")
@@ -138,35 +140,63 @@ def _header_columns(labels: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _merge_header(current: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Stacked header rows: 自然人 | 法人或其他组织 | 总计 over 商业企业 … 其他."""
-    if not current:
-        return new
-    names = [k for k, _ in current]
-    if "group" in names:
-        at = names.index("group")
-        extra = [c for c in new if c[0] not in names or c[0] == "group"]
-        return current[:at] + [c for c in extra if c[0] != "group"] + current[at + 1:]
-    if len(new) >= len(current):
-        return new
-    return current
+_LEGAL = {"business", "research", "nonprofit", "legal", "other_org", "subtotal"}
+
+
+def _flattened(cols: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A two-row header flattened into one row (自然人 法人或其他组织 总计 商业企业 … 其他): the
+    columns written after the group's siblings are the group's own, in its place."""
+    names = [k for k, _ in cols]
+    if "group" not in names:
+        return cols
+    at = names.index("group")
+    later = [c for c in cols[at + 1:] if c[0] in _LEGAL]
+    if not later or names[at + 1:at + 1 + len(later)] == [k for k, _ in later]:
+        return [c for c in cols if c[0] != "group"] if later else cols
+    rest = [c for c in cols[at + 1:] if c[0] not in _LEGAL]
+    return cols[:at] + later + rest
 
 
 class _Columns:
-    """The value columns the table's header names; the template's seven by default."""
+    """The value columns the table's header names; the template's seven by default.
+
+    Header rows stack (自然人 | 法人或其他组织 | 总计 over 商业企业 … 其他) or come one cell per
+    line (自然人, 法人或其他组织, 总计, 商业企业, …): the 法人或其他组织 columns take the
+    group's place, in the order written."""
 
     def __init__(self) -> None:
         self.header: list[tuple[str, str]] = []
         self.fresh = False
+        self.insert_at: int | None = None  # where further 法人或其他组织 columns go
 
     def see_header(self, labels: list[str]) -> bool:
         cols = _header_columns(labels)
-        if sum(1 for k, _ in cols if k != "group") < 2 and not (cols and self.fresh):
+        starts = sum(1 for k, _ in cols if k != "group") >= 2 or (cols and cols[0][0] == "natural")
+        if not cols or not (starts or self.fresh):
             self.fresh = False
             return False
-        self.header = _merge_header(self.header if self.fresh else [], cols)
+        if self.fresh:
+            self._merge(cols)
+        else:
+            self.header, self.insert_at = _flattened(cols), None
         self.fresh = True
         return True
+
+    def _merge(self, new: list[tuple[str, str]]) -> None:
+        names = [k for k, _ in self.header]
+        add = [c for c in new if c[0] not in names]
+        legal = bool(add) and all(c[0] in _LEGAL for c in add)
+        if legal and "group" in names:
+            at = names.index("group")
+            self.header[at:at + 1] = add
+            self.insert_at = at + len(add)
+        elif legal and self.insert_at is not None:
+            self.header[self.insert_at:self.insert_at] = add
+            self.insert_at += len(add)
+        elif len(new) == 1:
+            self.header += add  # one header cell per line: in the order written
+        elif len(new) >= len(self.header):
+            self.header, self.insert_at = list(new), None
 
     def layout(self) -> list[tuple[str, str]] | None:
         """Leaf columns when the header is usable and differs from the template's order."""
@@ -187,6 +217,8 @@ def read_apply(rows: list[TableRow], sink: Sink) -> None:
     noted: set[str] = set()
     matched_lines: list[int] = []
     unknown: list[tuple[int, str]] = []
+    runs: list[tuple[str, str, int, str]] = []  # rows whose numbers run together: read last, together
+    shredded = is_shredded(rows, k)  # rows of numbers without labels: matched by order at the end
     for row in rows:
         for text in row.labels:
             found = _group_of(text)
@@ -198,6 +230,8 @@ def read_apply(rows: list[TableRow], sink: Sink) -> None:
                 _note_header(layout, sink, row.line, noted)
             continue
         columns.fresh = False
+        if shredded and row.joined:
+            continue  # its label and numbers may not belong together: paired at the end
         if not row.values or not row.labels and not row.has_numbers:
             continue
         key, item = match_row(row.labels, group)
@@ -211,6 +245,11 @@ def read_apply(rows: list[TableRow], sink: Sink) -> None:
         if any(f"apply.{key}.{c}" in sink.fields for c in APPLICANT_COLUMNS):
             continue  # the first row with a label wins; a repeat is usually a header echo
         label = display_label(item)
+        if row.run and len(row.values) == 1:
+            order = [c for c, _ in layout] if layout else list(APPLICANT_COLUMNS)
+            if is_run(row.values[0].text, len(order)):
+                runs.append((key, label, row.line, row.values[0].text))
+                continue
         if layout and [c for c, _ in layout] != list(APPLICANT_COLUMNS):
             n = len(layout)
             result = fit(row.value_cells(n), n, _adds_up_with(layout))
@@ -229,11 +268,135 @@ def read_apply(rows: list[TableRow], sink: Sink) -> None:
             section="三", label=label, line=row.line, result=result,
             keys=[f"apply.{key}.{c}" for c in APPLICANT_COLUMNS], columns=COLUMN_LABELS,
         )
+    if runs:
+        _read_runs(runs, layout, sink)
+    if shredded:
+        _read_shredded(rows, sink)
     if matched_lines:
         for line, text in unknown:
             if matched_lines[0] < line < matched_lines[-1] + 3:
                 sink.problems.append({"kind": "unknown_row", "where": f"三 {text}, line {line}",
                                       "detail": "a row the template does not have; its numbers are not read"})
+
+
+_TOP = ("new", "carried", "results_total", "carry_forward")
+_RESULTS = [key for key, _, _ in ROWS if key not in _TOP]
+
+
+def _read_runs(runs: list[tuple[str, str, int, str]], layout: list[tuple[str, str]] | None, sink: Sink) -> None:
+    """Rows whose numbers run together: every reading of each row that adds up, then the
+    ones the whole table's identities allow (runs.py), read or marked doubtful."""
+    order = [c for c, _ in layout] if layout else list(APPLICANT_COLUMNS)
+    check = _adds_up_with(layout) if layout else _row_adds_up
+    at = {c: i for i, c in enumerate(order)}
+    options: dict[str, list[tuple[Value, ...]]] = {}
+    for key, _, _, text in runs:
+        every = readings(text, ["count"] * len(order))
+        options[key] = [r for r in every if check(list(r))] or every
+    fixed: dict[str, list[Value]] = {}
+    for key, _, _ in ROWS:
+        found = [sink.fields.get(f"apply.{key}.{c}") for c in order if c != "subtotal"]
+        if key not in options and any(v is not None for v in found):
+            fixed[key] = [Value("number", v) if v is not None else Value("blank") for v in found]
+            if "subtotal" in at:
+                fixed[key].insert(at["subtotal"], Value("blank"))
+
+    def holds(table) -> bool:
+        return _identities_hold(table, at)
+
+    kept, settled = solve(options, fixed, holds)
+    keep = [i for i, c in enumerate(order) if c != "subtotal"]
+    names = dict(layout) if layout else dict(zip(APPLICANT_COLUMNS, COLUMN_LABELS))
+    for key, label, line, text in runs:
+        found = kept[key]
+        if not found:
+            result = Fit([], "short", len(text))
+        else:
+            values, differ = agreed(found, len(order))
+            how = ("the table's identities allow" if settled else
+                   "each add up to the row's 总计 (the table's identities, which do not hold, cannot settle it)")
+            result = Fit([values[i] for i in keep], "run" if not differ else "run_differ", len(text),
+                         {keep.index(i) for i in differ if i in keep},
+                         reason=f"the row's numbers run together ({text}) and can be read {len(found)} ways that {how}")
+        sink.take_row(section="三", label=label, line=line, result=result,
+                      keys=[f"apply.{key}.{order[i]}" for i in keep], columns=[names[order[i]] for i in keep])
+
+
+_GROUP_WORDS = {"不予公开", "无法提供", "不予处理", "本年度办理结果", "办理结果"}
+_ORDER = [key for key, _, _ in ROWS]
+
+
+def _mention(text: str, subrows: bool) -> str | None:
+    """The row a label names, matched strictly (a group label or a header fragment names
+    none). ``subrows``: the table has the 2021 sub-rows of （六）, so 其他处理 is their group."""
+    norm = norm_label(text)
+    if len(norm) < 2 or norm in _GROUP_WORDS or norm.startswith("本列数据") or (subrows and norm == "其他处理"):
+        return None
+    key = _match((norm,), _group_of(text), text)
+    if key is None:
+        return None
+    canon = next(c for k, c, _ in ROWS if k == key)
+    return key if key == "other.other" or _score(norm, canon) >= 0.7 else None
+
+
+def _read_shredded(rows: list[TableRow], sink: Sink) -> None:
+    """Rows whose numbers lost their labels (shredded.py): paired by order, then checked
+    against the table's identities; rows that cannot be paired with certainty are doubtful."""
+    k = len(APPLICANT_COLUMNS)
+    trusted = {key for key, _, _ in ROWS if f"apply.{key}.total" in sink.fields or f"apply.{key}.natural" in sink.fields}
+    texts = ["".join(r.labels) for r in rows if r.labels]
+    subrows = any(_mention(t, False) in ("other.no_correction", "other.unpaid_fee") for t in texts)
+    found = pair(rows, k, trusted, _ORDER, lambda text: _mention(text, subrows))
+    if not found.pairs and not found.unsure:
+        return
+    fits = {key: (label, row, fit(row.value_cells(k), k, _row_adds_up)) for key, label, row in found.pairs}
+    reason = found.reason
+    if fits:
+        table = {key: [Value("number", sink.fields[f"apply.{key}.{c}"]) if f"apply.{key}.{c}" in sink.fields
+                       else Value("blank") for c in APPLICANT_COLUMNS] for key in trusted}
+        table.update({key: f.values for key, (_, _, f) in fits.items() if f.status == "exact"})
+        if len(table) < len(trusted) + len(fits) or not _identities_hold(table):
+            reason = ("rows of numbers stand apart from their labels; matched in order they break the table's"
+                      " identities, so the match is not certain")
+            found.unsure += [(key, label) for key, (label, _, _) in fits.items()]
+            fits = {}
+    for key, (label, row, result) in fits.items():
+        sink.take_row(section="三", label=display_label(label), line=row.line, result=result,
+                      keys=[f"apply.{key}.{c}" for c in APPLICANT_COLUMNS], columns=COLUMN_LABELS)
+    for key, label in found.unsure:
+        for c in APPLICANT_COLUMNS:
+            sink.doubtful.setdefault(f"apply.{key}.{c}", f"{reason} (三 {display_label(label)}); not read")
+    sink.problems.append({"kind": "shredded_rows", "where": "三",
+                          "detail": (f"{len(fits)} row(s) had their numbers apart from their labels (a converted"
+                                     f" PDF); matched in the table's order and checked against its identities"
+                                     if fits else "") + ("; " if fits and found.unsure else "")
+                                    + (f"{len(found.unsure)} row(s) could not be matched: {reason}"
+                                       if found.unsure else "")})
+
+
+def _identities_hold(table: dict[str, list[Value]], at: dict[str, int] | None = None) -> bool:
+    """The column identities of table 三 on rows given as value lists (``at``: column →
+    position, the template's order by default). A check that needs a blank cell is skipped:
+    a blank says nothing either way."""
+    at = at or {c: i for i, c in enumerate(APPLICANT_COLUMNS)}
+    results = [k for k in _RESULTS if k in table]
+    for col in APPLICANT_COLUMNS:
+        i = at[col]
+
+        def n(key: str) -> float | None:
+            value = table[key][i]
+            return value.number if value.kind == "number" else None
+
+        if all(k in table for k in _TOP):
+            parts = [n(k) for k in _TOP]
+            if None not in parts and parts[0] + parts[1] != parts[2] + parts[3]:
+                return False
+        if "results_total" in table and results:
+            parts = [n(k) for k in results]
+            total = n("results_total")
+            if total is not None and None not in parts and total != sum(parts):
+                return False
+    return True
 
 
 def _adds_up_with(layout: list[tuple[str, str]]):

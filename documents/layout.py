@@ -25,6 +25,7 @@ class Row:
     line: int  # 1-based line of Layout.lines where the row stands
     cells: list[Cell]
     table: int | None = None  # index of the source <table> (HTML, DOCX); None for text rows
+    run: bool = False  # a row whose numbers run together in one cell (reflow.py, runs.py)
 
 
 @dataclass
@@ -38,12 +39,14 @@ class Layout:
     def text(self) -> str:
         return "\n".join(self.lines)
 
-    def add_line(self, text: str, cells: list[Cell] | None = None, table: int | None = None) -> int:
-        """Append a line (and its row when it has content); return its 1-based number."""
+    def add_line(self, text: str, cells: list[Cell] | None = None, table: int | None = None,
+                 keep_blank: bool = False, run: bool = False) -> int:
+        """Append a line (and its row when it has content, or ``keep_blank``: a line that
+        stands for a blank cell); return its 1-based number."""
         self.lines.append(text)
         number = len(self.lines)
-        if cells is not None and any(c.text.strip() for c in cells):
-            self.rows.append(Row(number, cells, table))
+        if cells is not None and (keep_blank or any(c.text.strip() for c in cells)):
+            self.rows.append(Row(number, cells, table, run) if run else Row(number, cells, table))
             if table is not None:
                 self.table_lines.add(number)
         return number

@@ -29,6 +29,7 @@ def _compact(text: str) -> str:
 # the title began on the line above (PDF title pages and their conversions wrap titles).
 _TITLE_TAIL = re.compile(r"^(?:\d{4}年度?)?(?:政府信息公开|政务公开|信息公开)?(?:工作)?(?:年度报告|年报)")
 _SENTENCE = re.compile(r"[。，,:：；;！!？?]")
+_TITLE_END = re.compile(r"^(.*(?:年度报告|年报)(?:[（(][^）)]*[）)])?)(?:发布|来源|时间|日期|作者|浏览|点击|字号|索引号).*$")
 
 
 def find_title(lines: list[str], stop: int | None, html_title: str | None) -> str | None:
@@ -40,8 +41,10 @@ def find_title(lines: list[str], stop: int | None, html_title: str | None) -> st
             compact = _compact(text)
             if (("年度报告" in compact or "年报" in compact) and len(compact) <= 60 and "。" not in compact
                     and not re.search(r"[>›»]", compact)):
-                # A site name after a dash: "…年度报告-沭阳县发改局".
+                # A site name after a dash ("…年度报告-沭阳县发改局"), a date or source after the
+                # title on the same line ("…年度报告发布日期：…"): the title ends at 年度报告.
                 compact = re.split(r"[-_|—–]+(?!.*报告)", compact)[0]
+                compact = _TITLE_END.sub(r"\1", compact)
                 if previous and len(previous) <= 40 and _TITLE_TAIL.match(compact) and previous not in compact:
                     compact = previous + compact  # wrapped: the agency (and year) on the line above
                 if not need_year or re.search(r"\d{4}年", compact):

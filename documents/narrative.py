@@ -123,6 +123,16 @@ def sentences(lines: list[str], wrapped: bool = False) -> list[str]:
     return out
 
 
+_OPEN_END = re.compile(r"[^。；;！!？?：:…”」）)\s]\s*$")
+
+
+def looks_wrapped(lines: list[str]) -> bool:
+    """Prose hard-wrapped at a page's line ends (a PDF converted to text): most long lines
+    stop in mid-sentence."""
+    long = [line for line in lines if len(line.strip()) >= 20]
+    return len(long) >= 5 and sum(1 for line in long if _OPEN_END.search(line)) * 2 > len(long)
+
+
 def read_narrative(lines: list[str], *, wrapped: bool = False) -> dict[str, dict[str, object]]:
     found: dict[str, dict[str, object]] = {}
     for sentence in sentences(lines, wrapped):

@@ -42,4 +42,4 @@ def pdf_to_layout(data: bytes) -> Layout:
     visible = sum(1 for ch in text if not ch.isspace())
     if visible < 40 * max(1, len(pages)) // 4 + 20:
         raise NeedsOCR(f"PDF of {len(pages)} page(s) has no text layer ({visible} characters); a scan needs OCR")
-    return text_to_layout(text)
+    return text_to_layout(text, blank_cells=False)

@@ -28,13 +28,14 @@ from documents.errors import DocumentError, NotAReport, UnsupportedFormat
 from documents.html import html_to_layout, looks_like_html
 from documents.layout import Cell, Layout, Row
 from documents.meta import agency_of, find_title, level_hint, published_of, template_of, year_of
-from documents.narrative import read_narrative
+from documents.narrative import looks_wrapped, read_narrative
 from documents.pdf import pdf_to_layout
+from documents.reflow import reflow
 from documents.report import ParsedReport
 from documents.script import is_traditional, to_simplified
 from documents.sections import find_sections
 from documents.tables import read_tables
-from documents.text import text_to_layout
+from documents.text import split_line, text_to_layout
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # the largest real reports (scanned PDFs) are ~20 MB
 
@@ -86,9 +87,31 @@ def _layout(data: bytes, fmt: str, content_type: str | None, charset: str | None
         return docx_to_layout(data), None, "docx"
     declared = charset or content_type
     text, used = decode_bytes(data, declared)
+    if fmt == "text" and _MARKDOWN_TABLE.search(text) and not _HTML_PAGE.search(text[:4096]):
+        # Text (a PDF converted to Markdown) whose tables are written as HTML: its lines
+        # become paragraphs, its tables are read as the HTML tables they are.
+        return html_to_layout(_lines_as_html(text)), used, "text"
     if fmt == "html" or looks_like_html(text):
         return html_to_layout(data if used == "utf-8" else text), used, "html"
     return text_to_layout(text), used, "text"
+
+
+_MARKDOWN_TABLE = re.compile(r"<table[\s>]", re.I)
+_HTML_PAGE = re.compile(r"<(?:!doctype|html|head|body)[\s>]", re.I)
+
+
+def _lines_as_html(text: str) -> str:
+    """Each line a paragraph, escaped; the HTML tables inside the text kept as they are."""
+    out, depth = [], 0
+    for line in text.splitlines():
+        opens = len(_MARKDOWN_TABLE.findall(line))
+        closes = line.lower().count("</table>")
+        if depth or opens:
+            out.append(line)
+        else:
+            out.append("<p>" + line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</p>")
+        depth = max(0, depth + opens - closes)
+    return "<html><body>" + "\n".join(out) + "</body></html>"
 
 
 def _text_row(row: Row) -> bool:
@@ -105,7 +128,7 @@ def _simplify(layout: Layout) -> Layout:
     out = Layout(hints={k: to_simplified(v) if isinstance(v, str) else v for k, v in layout.hints.items()},
                  table_lines=set(layout.table_lines))
     out.lines = [to_simplified(line) for line in layout.lines]
-    out.rows = [Row(r.line, [Cell(to_simplified(c.text), c.copy) for c in r.cells], r.table) for r in layout.rows]
+    out.rows = [Row(r.line, [Cell(to_simplified(c.text), c.copy) for c in r.cells], r.table, r.run) for r in layout.rows]
     return out
 
 
@@ -152,6 +175,7 @@ def _read(data: bytes, content_type: str | None, name: str | None, charset: str 
         raise NotAReport("empty document")
     fmt = sniff(data, content_type, name)
     layout, used_charset, fmt = _layout(data, fmt, content_type, charset)
+    layout = reflow(layout, split_line)  # a report on a few long lines: headings and rows cut out
     traditional = is_traditional(layout.text)
     if traditional:
         layout = _simplify(layout)
@@ -204,7 +228,7 @@ def _read(data: bytes, content_type: str | None, name: str | None, charset: str 
         fields=sink.fields,
         where=sink.where,
         doubtful=sink.doubtful,
-        narrative=read_narrative(prose, wrapped=fmt == "pdf"),
+        narrative=read_narrative(prose, wrapped=fmt == "pdf" or looks_wrapped(prose)),
         problems=sink.problems,
         text=layout.text,
     )

@@ -21,6 +21,7 @@ from documents.layout import Cell, Row
 
 # A label line that starts with numbering starts a new label; an unnumbered line right
 # after a label continues it (a wrapped label).
+_SENTENCE = re.compile(r"[。；;！？]")
 _STARTS_NUMBERED = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[(（]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+\s*[.、．])")
 
 
@@ -30,6 +31,8 @@ class TableRow:
     labels: list[str]  # label cells, in order, consecutive duplicates (spans) removed
     values: list[Cell] = field(default_factory=list)  # cells after the last label
     stacked: bool = False  # built from value-only lines that followed a label
+    run: bool = False  # its numbers run together in one cell ("5000005"): runs.py reads them
+    joined: bool = False  # its values stood on a later line than its label (label lines before them)
 
     @property
     def label(self) -> str:
@@ -69,6 +72,10 @@ def assemble(rows: Sequence[Row]) -> list[TableRow]:
         run.clear()
 
     for row in rows:
+        if row.run:  # label, then its numbers run together (reflow.py): one cell, not a label
+            flush_run()
+            out.append(TableRow(row.line, [row.cells[0].text], list(row.cells[1:]), run=True))
+            continue
         labels, values = _split(row)
         numbers = any(read_cell(c.text).kind == "number" for c in values)
         if labels and not numbers:
@@ -84,8 +91,15 @@ def assemble(rows: Sequence[Row]) -> list[TableRow]:
             run.append((labels, row.line))
             continue
         if labels:  # a label with its values on one line
+            text = " ".join(labels)
+            if run and len(labels) == 1 and not _STARTS_NUMBERED.match(text) and row.table is None \
+                    and _STARTS_NUMBERED.match(run[-1][0][0]) and not _SENTENCE.search(run[-1][0][0] + text):
+                # The end of a wrapped label beside its values ("5.要求行政机关确认或重新" then
+                # "出具已获取信息 0 0 0 …": a text layer puts the values on the middle line).
+                labels = ["".join(" ".join(lb) for lb, _ in run[-1:]) + text]
+                del run[-1:]
             flush_run()
-            out.append(TableRow(row.line, labels, values))
+            out.append(TableRow(row.line, labels, values, run=row.run))
             continue
         # Values without a label: they belong to the label line(s) just before, or
         # continue a stacked row (one value per line).
@@ -99,7 +113,8 @@ def assemble(rows: Sequence[Row]) -> list[TableRow]:
             joined = parts[0][0] if len(parts) == 1 else ["".join(" ".join(lb) for lb, _ in parts)]
             del run[start:]
             flush_run()
-            out.append(TableRow(row.line, joined, values, stacked=row.table is None and len(values) == 1))
+            out.append(TableRow(row.line, joined, values, stacked=row.table is None and len(values) == 1,
+                                joined=True))
         elif out and out[-1].stacked and len(values) == 1 and row.table is None:
             out[-1].values.extend(values)
         else:
@@ -116,6 +131,7 @@ class Fit:
     status: str
     given: int  # how many value cells the row had
     doubtful: set[int] = field(default_factory=set)  # column positions whose reading differs
+    reason: str | None = None  # why those positions are doubtful, when the status does not say
 
 UNKNOWN = Value("unknown")
 

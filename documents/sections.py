@@ -42,6 +42,7 @@ _SPACE = re.compile(r"\s+")
 _SUB_HEADING = re.compile(r"^\s*[(（〔]")
 _NUMBER_PREFIX = re.compile(r"^\s*(?:第[一二三四五六七八九十](?:部分|章)|[一二三四五六七八九十1-9]\s*[、.．])")
 _CLAUSE_END = re.compile(r"[。；;:：]")
+_SENTENCE_MARK = re.compile(r"[。，,；;！!？?]")
 _WORD_END = re.compile(r"[\s，,]")
 # Any section's keywords: a line without one cannot be a heading (heads are parts of it).
 _ANY_KEYWORD = re.compile("|".join(p.pattern for p in _KEYWORDS.values()))
@@ -91,6 +92,8 @@ def match_heading(line: str, after: int) -> str | None:
     if not _ANY_KEYWORD.search(compact):
         return None  # most lines: prose and labels that name no section
     numeral, heads = _candidates(normal, compact)
+    if numeral is None and _SENTENCE_MARK.search(compact):
+        return None  # an unnumbered line of prose that starts like a heading (a wrapped PDF line)
     for index in range(after + 1, len(_ORDER)):
         key = _ORDER[index]
         for head in heads:

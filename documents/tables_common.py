@@ -23,6 +23,7 @@ class _Tally:
     differ: int = 0
     short: list[tuple[str, int, int, int]] = field(default_factory=list)
     placed: list[tuple[str, int, int, int]] = field(default_factory=list)
+    runs: int = 0  # rows whose numbers ran together and were cut into columns
 
 
 @dataclass
@@ -45,9 +46,12 @@ class Sink:
             tally.extra.append((label, line, result.given, k))
         if result.status == "short_placed":
             tally.placed.append((label, line, result.given, k))
+        if result.status.startswith("run"):
+            tally.runs += 1
         for i, (key, value) in enumerate(zip(keys, result.values)):
             if i in result.doubtful and key not in self.fields:
                 self.doubtful[key] = (
+                    f"{result.reason} ({section} {label}, line {line}); not read" if result.reason else
                     f"row has {result.given} values for {k} columns and the readings differ"
                     f" ({section} {label}, line {line})" if result.status != "short_placed" else
                     f"row has {result.given} values for {k} columns (blank cells not visible); this column"
@@ -93,6 +97,11 @@ class Sink:
                 self.problems.append({"kind": "column_count", "where": f"{section} {first}, line {l1}",
                                       "detail": f"{len(tally.short)} row(s) could not be read: e.g. {given} values"
                                                 f" for {k} columns and no placement adds up"})
+            if tally.runs:
+                self.problems.append({"kind": "run_together", "where": section,
+                                      "detail": f"{tally.runs} row(s) have their numbers run together with no"
+                                                f" separator; cut into columns by the template and the table's"
+                                                f" identities (fields they leave open are doubtful)"})
             if tally.blank:
                 self.problems.append({"kind": "blank_cells", "where": section,
                                       "detail": f"{len(tally.blank)} cell(s) left blank, read as not stated"

@@ -70,3 +70,12 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(
             f"documents corpus: {len(rows)} documents compared, {values} values checked "
             f"({fields} table fields), {wrong} difference(s)")
+    layouts: dict[str, list] = {}
+    for layout, counts in config.__dict__.get("nianbao_layouts", []):
+        layouts.setdefault(layout, []).append(counts)
+    for layout in sorted(layouts):
+        docs = layouts[layout]
+        sums = {k: sum(c[k] for c in docs) for k in ("values", "exact", "doubtful", "wrong", "missing")}
+        terminalreporter.write_line(
+            f"  {layout:11} {len(docs):>3} documents {sums['values']:>6} table values: {sums['exact']} exact,"
+            f" {sums['doubtful']} doubtful, {sums['wrong']} wrong, {sums['missing']} missing")

@@ -39,9 +39,25 @@ def _diff(label: str, want: dict, got: dict, out: list[str]) -> int:
     return len(set(want) | set(got))
 
 
+def field_counts(expected: dict, report: dict) -> dict[str, int]:
+    """Table fields of one document: how many the expected JSON states, read exactly,
+    left doubtful (not read, and said why), read wrong, or missing without a doubt."""
+    got, doubtful = report["fields"], report["doubtful"]
+    out = {"values": 0, "exact": 0, "doubtful": 0, "wrong": 0, "missing": 0}
+    for key, value in expected["fields"].items():
+        out["values"] += 1
+        if key in got:
+            out["exact" if got[key] == value else "wrong"] += 1
+        else:
+            out["doubtful" if key in doubtful else "missing"] += 1
+    out["wrong"] += sum(1 for key in got if key not in expected["fields"])  # a number the page does not state
+    return out
+
+
 def compare(expected: dict, data: bytes, name: str) -> tuple[int, int, list[str]]:
     """(values checked, of which fields, differences)."""
     report = read_document(data, name=name).to_json()
+    expected.setdefault("_counts", field_counts(expected, report))
     out: list[str] = []
     checked = _diff("meta", expected["meta"], {k: report["meta"].get(k) for k in expected["meta"]}, out)
     sections = {k: {"present": v["present"], "heading": v["heading"]} for k, v in report["sections"].items()}
@@ -64,7 +80,9 @@ def compare(expected: dict, data: bytes, name: str) -> tuple[int, int, list[str]
 def _run(config, path: Path, data: bytes, name: str) -> None:
     expected = json.loads(path.read_text())
     checked, n_fields, problems = compare(expected, data, name)
+    layout = expected.get("layout") or expected["meta"].get("format") or "?"
     config.__dict__.setdefault("nianbao_checked", []).append((name, checked, n_fields, len(problems)))
+    config.__dict__.setdefault("nianbao_layouts", []).append((layout, expected["_counts"]))
     assert not problems, f"{name}: {len(problems)} difference(s)\n  " + "\n  ".join(problems)
 
 
