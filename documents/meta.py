@@ -29,7 +29,9 @@ def _compact(text: str) -> str:
 # the title began on the line above (PDF title pages and their conversions wrap titles).
 _TITLE_TAIL = re.compile(r"^(?:\d{4}年度?)?(?:政府信息公开|政务公开|信息公开)?(?:工作)?(?:年度报告|年报)")
 _SENTENCE = re.compile(r"[。，,:：；;！!？?]")
-_TITLE_END = re.compile(r"^(.*(?:年度报告|年报)(?:[（(][^）)]*[）)])?)(?:发布|来源|时间|日期|作者|浏览|点击|字号|索引号).*$")
+# What a report's title calls it: 年度报告, 年报, or 政府信息公开工作报告 ("2024年度政府信息公开工作报告").
+_REPORT_WORDS = re.compile(r"年度报告|年报|(?:政府信息公开|政务公开|信息公开)(?:工作)?报告")
+_TITLE_END = re.compile(r"^(.*(?:年度报告|年报|工作报告)(?:[（(][^）)]*[）)])?)(?:发布|来源|时间|日期|作者|浏览|点击|字号|索引号).*$")
 
 
 def find_title(lines: list[str], stop: int | None, html_title: str | None) -> str | None:
@@ -39,7 +41,7 @@ def find_title(lines: list[str], stop: int | None, html_title: str | None) -> st
         for line in lines[:limit]:
             text = _TITLE_PREFIX.sub("", line.strip().split("\t")[-1] if "\t" in line else line.strip())
             compact = _compact(text)
-            if (("年度报告" in compact or "年报" in compact) and len(compact) <= 60 and "。" not in compact
+            if (_REPORT_WORDS.search(compact) and len(compact) <= 60 and "。" not in compact
                     and not re.search(r"[>›»]", compact)):
                 # A site name after a dash ("…年度报告-沭阳县发改局"), a date or source after the
                 # title on the same line ("…年度报告发布日期：…"): the title ends at 年度报告.
@@ -51,7 +53,7 @@ def find_title(lines: list[str], stop: int | None, html_title: str | None) -> st
                     return compact
             stripped = _compact(line)
             if stripped and not re.fullmatch(r"[-—\d\s第页/]+", stripped):
-                previous = stripped if not _SENTENCE.search(stripped) and "年度报告" not in stripped else ""
+                previous = stripped if not _SENTENCE.search(stripped) and not _REPORT_WORDS.search(stripped) else ""
     if html_title and "报告" in html_title:
         return re.split(r"[-_|—–]+(?!.*报告)", _compact(html_title))[0]
     return None

@@ -26,6 +26,7 @@ from documents.docx import docx_to_layout
 from documents.encoding import decode_bytes
 from documents.errors import DocumentError, NotAReport, UnsupportedFormat
 from documents.html import html_to_layout, looks_like_html
+from documents.kind import follows_template, other_kind, report_list, says_report
 from documents.layout import Cell, Layout, Row
 from documents.meta import agency_of, find_title, level_hint, published_of, template_of, year_of
 from documents.narrative import looks_wrapped, read_narrative
@@ -38,9 +39,6 @@ from documents.tables import read_tables
 from documents.text import split_line, text_to_layout
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # the largest real reports (scanned PDFs) are ~20 MB
-
-# Titles of government documents that are not annual reports but share its vocabulary.
-_OTHER_KINDS = re.compile(r"工作要点|要点|实施方案|工作方案|工作计划|通知|意见|办法|规定|细则|规划|指南|目录|新闻|动态|简报")
 
 _CONTROL_BYTES = bytes([*range(9), *range(14, 32), 127])  # never in text; common in binary data
 _IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
@@ -112,6 +110,21 @@ def _lines_as_html(text: str) -> str:
             out.append("<p>" + line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</p>")
         depth = max(0, depth + opens - closes)
     return "<html><body>" + "\n".join(out) + "</body></html>"
+
+
+def _check_kind(title: str | None, lines: list[str], html_title: str | None, present: int, found_apply: bool,
+                table_fields: int) -> None:
+    """Raise NotAReport unless the document says it is a report (see kind.py)."""
+    other = other_kind(title, lines, html_title)
+    if other and not found_apply:
+        raise NotAReport(f"a different kind of document, not an annual report: {other[:60]!r}")
+    templated = follows_template(present, found_apply, table_fields)
+    if not templated and report_list(lines):
+        raise NotAReport("a list of annual reports (a column page), not a report itself")
+    if not templated and not says_report(title, lines):
+        first = html_title or next((line.strip() for line in lines if line.strip()), "")
+        raise NotAReport(f"nothing says it is an annual report (no title naming one, no section headings,"
+                         f" no statistics tables); it begins: {first[:60]!r}")
 
 
 def _text_row(row: Row) -> bool:
@@ -190,15 +203,7 @@ def _read(data: bytes, content_type: str | None, name: str | None, charset: str 
     first = min((s.line for s in sections.values() if s.present and s.line), default=None)
     title = find_title(lines, first, layout.hints.get("html_title"))
     present = sum(1 for s in sections.values() if s.present)
-    if not title and not found_apply:
-        top = layout.hints.get("html_title") or next((line.strip() for line in lines if line.strip()), "")
-        if _OTHER_KINDS.search(top[:80]) and "年度报告" not in top and "年报" not in top:
-            raise NotAReport(f"a different kind of document, not an annual report: {top[:60]!r}")
-    if present < 3 and not found_apply:
-        shown = title or layout.hints.get("html_title") or next(line for line in lines if line.strip())[:60]
-        raise NotAReport(f"no section headings and no application table found; title: {shown!r}"
-                         if present == 0 else
-                         f"only {present} section heading(s) and no application table found; title: {title!r}")
+    _check_kind(title, lines, layout.hints.get("html_title"), present, found_apply, len(sink.fields))
     year, year_source = year_of(title, lines)
     template, template_source = template_of(table_template, year)
     agency = agency_of(title)
