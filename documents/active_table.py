@@ -28,6 +28,7 @@ import re
 from functools import lru_cache
 
 from documents.cells import display_label, norm_label
+from documents.layout import Cell
 from documents.rows import Fit, TableRow, fit
 from documents.runs import agreed, is_run, readings
 from documents.tables_common import Sink
@@ -63,8 +64,10 @@ def _token_columns(token: str) -> tuple[tuple[int, str, str, str | None], ...]:
     return tuple(found)
 
 
-def _header(labels: list[str]) -> list[tuple[str, str, str | None]]:
-    """Columns named in header cells, in order: (key, label as written, template)."""
+def _header(labels: list[str]) -> tuple[list[tuple[str, str, str | None]], list[str]]:
+    """Columns named in header cells, in order: (key, label as written, template); and the
+    key of every header cell naming one, repeats kept (a spanned cell written in each of
+    its columns: 本年增/减 | 本年增/减)."""
     found = []
     for ci, cell in enumerate(labels):
         for ti, token in enumerate(cell.split()):
@@ -75,7 +78,20 @@ def _header(labels: list[str]) -> list[tuple[str, str, str | None]]:
     for *_, key, label, template in found:
         if not any(c[0] == key for c in cols):
             cols.append((key, label, template))
-    return cols
+    return cols, [f[3] for f in found]
+
+
+def _spanned(cells: list, cell_keys: list[str], keys: list[str]) -> list | None:
+    """A row written under a header whose spanned cells repeat (one value per header cell):
+    one value per column, when the repeated cells hold the same value; else None."""
+    if len(cells) != len(cell_keys) or len(cell_keys) <= len(keys) or set(cell_keys) != set(keys):
+        return None
+    values: dict[str, str] = {}
+    for cell, key in zip(cells, cell_keys):
+        text = cell.text.strip()
+        if values.setdefault(key, text) != text:
+            return None
+    return [values[k] for k in keys]
 
 
 def _run(text: str, columns: list[str]) -> Fit:
@@ -94,15 +110,17 @@ def _run(text: str, columns: list[str]) -> Fit:
 def read_active(rows: list[TableRow], sink: Sink) -> str | None:
     """Read the table; return the template its columns show ("2021", "2019") or None."""
     columns: list[tuple[str, str, str | None]] = []
+    cell_keys: list[str] = []  # the header's cells, repeats kept
     fresh = False  # the last row was a header: a further header row extends it (stacked)
     mode: str | None = None
     for row in rows:
-        cols = _header(row.labels)
+        cols, named = _header(row.written or row.labels)
         if cols and not row.has_numbers:
             if fresh:
                 columns += [c for c in cols if c[0] not in {x[0] for x in columns}]
+                cell_keys += named
             else:
-                columns = cols
+                columns, cell_keys = cols, named
             fresh = True
             templates = {c[2] for c in columns if c[2]}
             if len(templates) == 1:
@@ -122,7 +140,9 @@ def read_active(rows: list[TableRow], sink: Sink) -> str | None:
         if row.run and len(row.values) == 1 and (len(keys) == 1 or is_run(row.values[0].text, len(keys))):
             result = _run(row.values[0].text, [c[0] for c in columns])
         else:
-            result = fit(row.value_cells(len(keys)), len(keys))
+            cells = row.value_cells(len(keys))
+            one_each = _spanned(cells, cell_keys, [c[0] for c in columns])
+            result = fit([Cell(t) for t in one_each] if one_each else cells, len(keys))
         sink.take_row(section="二", label=display_label(row.labels[-1]), line=row.line, result=result,
                       keys=keys, columns=labels, wan_yuan=wan)
     return mode

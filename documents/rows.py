@@ -33,6 +33,7 @@ class TableRow:
     stacked: bool = False  # built from value-only lines that followed a label
     run: bool = False  # its numbers run together in one cell ("5000005"): runs.py reads them
     joined: bool = False  # its values stood on a later line than its label (label lines before them)
+    written: list[str] = field(default_factory=list)  # label cells as written, repeats kept (one line)
 
     @property
     def label(self) -> str:
@@ -50,25 +51,30 @@ class TableRow:
         return any(read_cell(c.text).kind == "number" for c in self.values)
 
 
-def _split(row: Row) -> tuple[list[str], list[Cell]]:
+def _split(row: Row) -> tuple[list[str], list[Cell], list[str]]:
+    """(label cells without repeats, value cells, label cells as written)."""
     kinds = [read_cell(c.text).kind for c in row.cells]
     last = max((i for i, k in enumerate(kinds) if k == "label"), default=-1)
     labels: list[str] = []
+    written: list[str] = []
     for cell in row.cells[: last + 1]:
         text = cell.text.strip()
+        if text and not cell.copy:
+            written.append(text)
         if text and (not labels or labels[-1] != text):
             labels.append(text)
-    return labels, list(row.cells[last + 1:])
+    return labels, list(row.cells[last + 1:]), written
 
 
 def assemble(rows: Sequence[Row]) -> list[TableRow]:
     """Join layout rows into table rows (see the module docstring)."""
     out: list[TableRow] = []
     run: list[tuple[list[str], int]] = []  # label-only lines waiting for their values
+    written: dict[int, list[str]] = {}  # line → its label cells as written
 
     def flush_run() -> None:
         for labels, line in run:
-            out.append(TableRow(line, labels))
+            out.append(TableRow(line, labels, written=written.get(line, labels)))
         run.clear()
 
     for row in rows:
@@ -76,7 +82,7 @@ def assemble(rows: Sequence[Row]) -> list[TableRow]:
             flush_run()
             out.append(TableRow(row.line, [row.cells[0].text], list(row.cells[1:]), run=True))
             continue
-        labels, values = _split(row)
+        labels, values, written[row.line] = _split(row)
         numbers = any(read_cell(c.text).kind == "number" for c in values)
         if labels and not numbers:
             text = " ".join(labels)

@@ -90,7 +90,10 @@ def _blank_cells(lines: list[str]) -> set[int]:
     values = [i for i, flag in enumerate(one) if flag]
     if len(values) < 20:
         return set()
-    spaced = sum(1 for i in values if i + 1 < len(lines) and not lines[i + 1].strip())
+    # Cells as paragraphs: nearly every line, label or value, is followed by a blank one
+    # (where cells stand on consecutive lines, only blank cells and paragraph ends are).
+    filled = [i for i, line in enumerate(lines[:-1]) if line.strip()]
+    spaced = sum(1 for i in filled if not lines[i + 1].strip()) > 0.8 * len(filled)
     out: set[int] = set()
     i = 0
     while i < len(lines):
@@ -101,7 +104,7 @@ def _blank_cells(lines: list[str]) -> set[int]:
         while i < len(lines) and not lines[i].strip():
             i += 1
         run = range(start, i)
-        if spaced * 2 > len(values):
+        if spaced:
             # Cells separated by a blank line: one more blank paragraph per blank cell.
             out.update(list(run)[: (len(run) - 1) // 2])
         elif start > 0 and one[start - 1] and i < len(lines) and one[i]:
