@@ -62,6 +62,14 @@ def read_appeals(rows: list[TableRow], sink: Sink) -> None:
         g = _group_of(row.labels[-1])
         if g is None or any(k in sink.fields for k in keys[g * 5: g * 5 + 5]):
             continue
-        result = fit(row.value_cells(5), 5, _adds_up)
+        if row.run and len(row.values) == 1 and is_run(row.values[0].text, 5):
+            text = row.values[0].text
+            found = [r for r in readings(text, ["count"] * 5) if _adds_up(list(r))]
+            values, differ = agreed(found, 5) if found else ([], set())
+            result = Fit(values, "short" if not found else "run_differ" if differ else "run", len(text), differ,
+                         reason=f"the row's numbers run together ({text}) and can be read {len(found)} ways"
+                                f" that add up to its 总计")
+        else:
+            result = fit(row.value_cells(5), 5, _adds_up)
         sink.take_row(section="四", label=display_label(row.labels[-1]), line=row.line, result=result,
                       keys=keys[g * 5: g * 5 + 5], columns=PART_LABELS)

@@ -57,6 +57,7 @@ ROWS: list[tuple[str, str, str | None]] = [
 _EXACT = {canon: key for key, canon, _ in ROWS if key != "other.other"}
 _GROUPS = [("withheld", "不予公开"), ("unable", "无法提供"), ("rejected", "不予处理"), ("other", "其他处理")]
 _ITEM_NUMBER = re.compile(r"^\s*(\d+)\s*[.、．]")
+_NUMBERED_LABEL = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[(（]\s*[一二三四五六七八九十\d]+\s*[)）]|\d+\s*[.、．])")
 _THRESHOLD = 0.6
 
 
@@ -219,7 +220,7 @@ def read_apply(rows: list[TableRow], sink: Sink) -> None:
     unknown: list[tuple[int, str]] = []
     runs: list[tuple[str, str, int, str]] = []  # rows whose numbers run together: read last, together
     shredded = is_shredded(rows, k)  # rows of numbers without labels: matched by order at the end
-    for row in rows:
+    for index, row in enumerate(rows):
         for text in row.labels:
             found = _group_of(text)
             if found:
@@ -235,6 +236,12 @@ def read_apply(rows: list[TableRow], sink: Sink) -> None:
         if not row.values or not row.labels and not row.has_numbers:
             continue
         key, item = match_row(row.labels, group)
+        following = rows[index + 1] if index + 1 < len(rows) else None
+        if key is None and row.labels and following is not None and following.labels and not following.has_numbers \
+                and not _NUMBERED_LABEL.match(following.labels[0]):
+            # A row split over two lines, its numbers with the first part of its label
+            # ("| 1.申请人无正当理由逾 | 3 | 0 | …" then "| 期不补正、…申请 | | …").
+            key, item = match_row(["".join(row.labels) + "".join(following.labels)], group)
         if key is None:
             if row.labels and row.has_numbers:
                 unknown.append((row.line, display_label(" ".join(row.labels))))

@@ -40,14 +40,19 @@ def find_title(lines: list[str], stop: int | None, html_title: str | None) -> st
         previous = ""
         for line in lines[:limit]:
             text = _TITLE_PREFIX.sub("", line.strip().split("\t")[-1] if "\t" in line else line.strip())
-            compact = _compact(text)
+            # A date or source after the title on the same line ("…年度报告发布日期：…"): the
+            # title ends at 年度报告.
+            compact = _TITLE_END.sub(r"\1", _compact(text))
+            wrapped = (previous and len(previous) <= 40 and len(compact) <= 20 and not _REPORT_WORDS.search(compact)
+                       and _REPORT_WORDS.search(previous + compact) and not _SENTENCE.search(compact))
+            if wrapped:
+                compact = previous + compact  # "…年度政府信息公开工" / "作报告": a title wrapped mid-word
             if (_REPORT_WORDS.search(compact) and len(compact) <= 60 and "。" not in compact
                     and not re.search(r"[>›»]", compact)):
-                # A site name after a dash ("…年度报告-沭阳县发改局"), a date or source after the
-                # title on the same line ("…年度报告发布日期：…"): the title ends at 年度报告.
+                # A site name after a dash: "…年度报告-沭阳县发改局".
                 compact = re.split(r"[-_|—–]+(?!.*报告)", compact)[0]
-                compact = _TITLE_END.sub(r"\1", compact)
-                if previous and len(previous) <= 40 and _TITLE_TAIL.match(compact) and previous not in compact:
+                if not wrapped and previous and len(previous) <= 40 and _TITLE_TAIL.match(compact) \
+                        and previous not in compact:
                     compact = previous + compact  # wrapped: the agency (and year) on the line above
                 if not need_year or re.search(r"\d{4}年", compact):
                     return compact

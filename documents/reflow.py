@@ -43,8 +43,9 @@ _VALUES = re.compile(r"[-−－]?\d[\d,.．\-−－件个条项万元]*")
 _APPLY_WORDS = (r"本年新收|上年结转|予以公开|部分公开|国家秘密|其他法律行政法规|危及|第三方合法权益|内部事务|过程性信息"
                 r"|执法案卷|行政查询|不掌握|没有现成|补正后|信访|重复申请|公开出版物|大量反复|确认或重新|逾期不补正"
                 r"|逾期未按收费|缴纳费用|其他处理|(?<=\d[.、．])其他|总计|结转下年度|结转下一年")
-_ACTIVE_WORDS = r"行政规范性文件|规范性文件|规章|其他对外管理服务事项|行政许可|行政处罚|行政强制|行政事业性收费|政府集中采购"
-_ROW_WORD = re.compile(f"(?P<apply>{_APPLY_WORDS})|(?P<active>{_ACTIVE_WORDS})")
+_ACTIVE_WORDS = (r"行政规范性文件|规范性文件|规章|其他对外管理服务事项|行政许可|行政处罚|行政强制|行政事业性收费|政府集中采购"
+                 r"|行政诉讼[（(]?(?:未经复议直接起诉|复议后起诉)[)）]?|(?:未经复议直接起诉|复议后起诉)|行政复议")
+_ROW_WORD = re.compile(f"(?P<active>{_ACTIVE_WORDS})|(?P<apply>{_APPLY_WORDS})")
 # Header words of table 三, longest first (法人或其他组织 holds 其他): a header run together is
 # cut into its cells so the columns (社会组织 for 社会公益组织, a 小计) are still seen.
 _HEADER_WORDS = re.compile(r"法人或其他组织|社会公益组织|社会组织|公益组织|自然人|商业企业|科研机构|法律服务机构|小计|总计|其他")
