@@ -20,9 +20,11 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import zipfile
 
-from documents.docx import docx_to_layout
+from documents import limits
+from documents.docx import check_package, docx_to_layout
 from documents.encoding import decode_bytes
 from documents.errors import DocumentError, NotAReport, UnsupportedFormat
 from documents.html import html_to_layout, looks_like_html
@@ -78,19 +80,34 @@ def sniff(data: bytes, content_type: str | None = None, name: str | None = None)
     return "html" if ("html" in ctype or lname.endswith((".html", ".htm", ".shtml"))) else "text"
 
 
+_NAMES = {"pdf": "PDF", "docx": "DOCX document", "html": "HTML page", "text": "text"}
+
+
 def _layout(data: bytes, fmt: str, content_type: str | None, charset: str | None) -> tuple[Layout, str | None, str]:
-    if fmt == "pdf":
+    # Each format is measured before its parser builds anything (see limits.py).
+    if fmt == "pdf":  # in the sandbox's child already (see _read)
         return pdf_to_layout(data), None, "pdf"
     if fmt == "docx":
+        check_package(data)  # declared sizes first: nothing is inflated past them (zip bombs)
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            limits.check_docx(package)
         return docx_to_layout(data), None, "docx"
     declared = charset or content_type
+    if fmt == "text" and not looks_like_html(data[:2048].decode("latin-1")):
+        limits.check_text_bytes(data)  # a text too long is refused before it is decoded
     text, used = decode_bytes(data, declared)
     if fmt == "text" and _MARKDOWN_TABLE.search(text) and not _HTML_PAGE.search(text[:4096]):
+        limits.check_text(text)
         # Text (a PDF converted to Markdown) whose tables are written as HTML: its lines
         # become paragraphs, its tables are read as the HTML tables they are.
         return html_to_layout(_lines_as_html(text)), used, "text"
     if fmt == "html" or looks_like_html(text):
-        return html_to_layout(data if used == "utf-8" else text), used, "html"
+        limits.check_html(data)
+        if used == "utf-8":
+            del text  # the parser reads the bytes: don't hold a second copy of a big page
+            return html_to_layout(data), used, "html"
+        return html_to_layout(text), used, "html"
+    limits.check_text(text)
     return text_to_layout(text), used, "text"
 
 
@@ -153,18 +170,23 @@ def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | N
     path = Path(path)
     too_large = DocumentError(f"file larger than the {max_bytes:,}-byte limit; not read", status="too_large")
     with path.open("rb") as handle:
-        if os.fstat(handle.fileno()).st_size > max_bytes:
+        info = os.fstat(handle.fileno())
+        if info.st_size > max_bytes:
             raise too_large  # a regular file says its size: nothing read
-        chunks, total = [], 0
-        while total <= max_bytes:  # pipes and special files: read in steps, stop past the cap
-            chunk = handle.read(min(1 << 20, max_bytes + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    if total > max_bytes:
+        if stat.S_ISREG(info.st_mode):
+            data = handle.read()  # one buffer of the file's size
+        else:  # pipes and special files: read in steps, stop past the cap, join once
+            chunks, total = [], 0
+            while total <= max_bytes:
+                chunk = handle.read(min(1 << 20, max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            data = b"".join(chunks)
+            del chunks
+    if len(data) > max_bytes:
         raise too_large
-    data = b"".join(chunks)
     return read_document(data, content_type=content_type, name=path.name, max_bytes=max_bytes)
 
 
@@ -187,8 +209,20 @@ def _read(data: bytes, content_type: str | None, name: str | None, charset: str 
     if not data or not data.strip():
         raise NotAReport("empty document")
     fmt = sniff(data, content_type, name)
+    if limits.sandboxed(fmt, data):
+        # A PDF, or a big page or package: what the C parsers would build cannot be bounded
+        # by counting first (limits.py), so the whole read runs in a child process under a
+        # memory and CPU limit, and only the report comes back.
+        if fmt in ("pdf", "docx"):
+            __import__("pypdfium2" if fmt == "pdf" else "docx")  # imported once here, not in every child
+        return limits.run_bounded(lambda doc: _read_format(doc, fmt, content_type, charset), data, _NAMES[fmt])
+    return _read_format(data, fmt, content_type, charset)
+
+
+def _read_format(data: bytes, fmt: str, content_type: str | None, charset: str | None) -> ParsedReport:
     layout, used_charset, fmt = _layout(data, fmt, content_type, charset)
     layout = reflow(layout, split_line)  # a report on a few long lines: headings and rows cut out
+    limits.check_layout(layout, _NAMES[fmt])
     traditional = is_traditional(layout.text)
     if traditional:
         layout = _simplify(layout)
