@@ -120,11 +120,13 @@ def _print_status(rt, as_json: bool = False) -> None:
         print(json.dumps({"year": expected_year(rt.today()), "agencies": [r.as_dict() for r in rows],
                           "health": checks, "notices": notices}, ensure_ascii=False, indent=2))
         return
+    from notifications.labels import label
+
     console.print(status_table(rows, expected_year(rt.today())))
     for check in checks:
-        colour = "green" if check["ok"] else "red"
-        console.print(f"[{colour}]{check['component']}[/]: {check['message']}")
-    console.print("notices: " + (", ".join(f"{k} {v}" for k, v in sorted(notices.items())) or "none"))
+        said = "正常" if check["ok"] else f"有误：{check['message']}"
+        console.print(f"[{'green' if check['ok'] else 'red'}]{label('component', check['component'])}[/]：{said}")
+    console.print("通知：" + ("，".join(f"{label('notice_status', k)} {v} 条" for k, v in sorted(notices.items())) or "无"))
 
 
 @app.command()

@@ -10,12 +10,25 @@ from typing import Optional
 import typer
 
 from cli.common import date_option
+from notifications.dates import cn_date
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 notices_app = typer.Typer(help="The outbox: list, preview, acknowledge and re-send notices.", no_args_is_help=True)
 console = Console()
+
+
+def _outcome(rt, notice_id: int) -> str:
+    """How a delivery went, in a sentence."""
+    from models import Notice
+    from models.db import session_scope
+    from notifications.labels import label
+
+    with session_scope(rt.db_url) as session:
+        notice = session.get(Notice, notice_id)
+        said = f"通知 {notice_id}：{label('notice_status', notice.status)}"
+        return escape(said + (f"（{notice.last_error}）" if notice.last_error else ""))
 
 
 def _runtime():
@@ -53,12 +66,15 @@ def notices_list(status: Optional[str] = typer.Option(None, help="Only this stat
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    from notifications.labels import label
+
     table = Table(title="通知发件箱")
     for col in ("编号", "类别", "对象", "状态", "主题", "发送目标", "尝试", "错误"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(str(r["id"]), r["kind"], r["audience"], r["status"] + (" ✓已确认" if r["acked_by"] else ""),
-                      escape(r["subject"]), escape(", ".join(r["targets"])), str(r["attempts"]),
+        table.add_row(str(r["id"]), label("notice_kind", r["kind"]), label("audience", r["audience"]),
+                      label("notice_status", r["status"]) + (f" ✓{escape(r['acked_by'])}已确认" if r["acked_by"] else ""),
+                      escape(r["subject"]), escape(", ".join(r["targets"])), f"{r['attempts']} 次",
                       escape(r["last_error"][:80]))
     console.print(table)
 
@@ -70,10 +86,12 @@ def notices_preview(report: int = typer.Option(..., "--report", help="Report id 
 
     notices = preview_notices(_runtime(), report)
     if not notices:
-        console.print(f"report {report}: nothing would be sent (no report, no evaluation, or no findings)")
+        console.print(f"年报 {report}：不会发送任何通知（没有这份年报、尚未评分，或没有发现问题）")
         return
+    from notifications.labels import label
+
     for n in notices:
-        console.rule(f"{n.kind} → {n.audience}")
+        console.rule(f"{label('notice_kind', n.kind)} → {label('audience', n.audience)}")
         console.print(escape(n.subject), style="bold")
         console.print(escape(n.body))
 
@@ -93,9 +111,9 @@ def notices_ack(notice_id: int, by: str = typer.Option("", help="Who acknowledge
                                .values(acked_at=utcnow(), acked_by=by or getpass.getuser()))
         session.commit()
     if done.rowcount != 1:
-        typer.echo(f"notice {notice_id}: no such notice, or already acknowledged", err=True)
+        typer.echo(f"通知 {notice_id} 不存在或已确认", err=True)
         raise typer.Exit(1)
-    console.print(f"notice {notice_id} acknowledged")
+    console.print(f"通知 {notice_id} 已确认")
 
 
 @notices_app.command("resend")
@@ -106,9 +124,10 @@ def notices_resend(notice_id: int):
 
     rt = _runtime()
     if not resend(rt, notice_id):
-        typer.echo(f"notice {notice_id}: only failed, unknown or unrouted notices can be re-sent", err=True)
+        typer.echo(f"通知 {notice_id}：只有发送失败、状态未知或无接收地址的通知可以重发", err=True)
         raise typer.Exit(1)
-    console.print(deliver_now(rt, notice_id))
+    deliver_now(rt, notice_id)
+    console.print(_outcome(rt, notice_id))
 
 
 def silence(agency: Optional[str] = typer.Option(None, help="Agency slug; leave out for every agency."),
@@ -125,20 +144,20 @@ def silence(agency: Optional[str] = typer.Option(None, help="Agency slug; leave 
     last_day = date_option(until, "--until")
     rt = _runtime()
     if last_day < rt.today():
-        typer.echo(f"--until {until} is in the past", err=True)
+        typer.echo(f"--until {until}：日期已过", err=True)
         raise typer.Exit(2)
     with session_scope(rt.db_url) as session:
         agency_id = None
         if agency:
             row = session.exec(select(Agency).where(Agency.slug == agency)).first()
             if row is None:
-                typer.echo(f"no agency with slug {agency!r} (see `nianbao status`)", err=True)
+                typer.echo(f"没有代码为 {agency} 的单位（可用 `nianbao status` 查看）", err=True)
                 raise typer.Exit(2)
             agency_id = row.id
         session.add(Silence(agency_id=agency_id, rule_id=rule, until=last_day, reason=reason,
                             created_by=by or getpass.getuser()))
         session.commit()
-    console.print(f"silenced {rule} for {agency or 'every agency'} until {last_day}: {reason}")
+    console.print(f"已暂停{'单位 ' + agency + ' 的' if agency else '所有单位的'}规则 {rule} 通知，至{cn_date(last_day)}：{escape(reason)}")
 
 
 def digest(send: bool = typer.Option(False, "--send", help="Send it now (otherwise only show it).")):
@@ -153,12 +172,13 @@ def digest(send: bool = typer.Option(False, "--send", help="Send it now (otherwi
             session.info["preview"] = True
         notice = build_digest(session, rt)
         if notice is None:
-            console.print("today's digest was sent already (see `nianbao notices list`)")
+            console.print("今天的监测汇总已经发送（见 `nianbao notices list`）")
             return
         console.print(escape(notice.subject), style="bold")
         console.print(escape(notice.body))
         if send:
             session.commit()
-            console.print(deliver_now(rt, notice.id))
+            deliver_now(rt, notice.id)
+            console.print(_outcome(rt, notice.id))
         else:
             session.rollback()

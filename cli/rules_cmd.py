@@ -135,12 +135,22 @@ def score(file: Path,
                           "findings": [{**_outcome_json(o), "points": points.get(o.key, 0)} for o in outcomes]},
                          ensure_ascii=False, indent=2, default=str))
         return
-    console.print(f"{ctx.agency_name} {ctx.year}年：评分 {result.score}（{result.grade}），规则版本 {ruleset.version}")
+    from rich.markup import escape
+
+    from notifications.labels import label
+    from rules.explain import explain
+    from rules.fields import subject_label
+
+    console.print(f"{escape(ctx.agency_name)} {ctx.year}年：评分 {result.score}（{result.grade}），规则版本 {ruleset.version[:12]}")
     for o in outcomes:
         colour = "red" if o.status == "fail" else "yellow"
         lost = points.get(o.key, 0)
-        console.print(f"[{colour}]{o.status}[/] {o.rule_id} {o.subject} [{o.severity}]"
-                      f"{f' −{lost}' if lost else ''} {o.title}：{o.message}", soft_wrap=True)
+        about = subject_label(o.subject)
+        console.print(f"[{colour}]【{label('severity', o.severity)}·{label('finding_status', o.status)}】[/]{o.rule_id}"
+                      f"{f'（{about}）' if about else ''}{f' 扣{lost:g}分' if lost else ''} {escape(o.title)}：{escape(o.message)}",
+                      soft_wrap=True)
+        for line in explain(o.to_dict()).lines:
+            console.print(f"    {escape(line)}", soft_wrap=True)
 
 
 def rescore(all_versions: bool = typer.Option(False, "--all-versions", help="Every stored version, not only the current."),

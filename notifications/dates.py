@@ -1,4 +1,9 @@
-"""Dates the way the office writes them (2026年3月31日), and working-day arithmetic.
+"""Dates the way the office writes them (2026年3月31日, 3月31日 14:05, 3 小时前), and
+working-day arithmetic.
+
+Times are stored in UTC and shown in Beijing time. Asia/Shanghai has kept UTC+8 without
+daylight saving since 1991, so a fixed offset is exact for every date we show and does not
+depend on the host's time zone or on tzdata being installed.
 
 Working days follow the State Council holiday schedule via chinese-calendar; past the years
 the package knows, it falls back to Monday–Friday and says so, so a notice never claims a
@@ -7,17 +12,82 @@ precision it does not have.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import chinese_calendar
 
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
+def _as_date(value) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return local(value).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value)
+    return local(datetime.fromisoformat(text)).date() if len(text) > 10 else date.fromisoformat(text)
+
+
+def _as_datetime(value) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return None
+
+
+def local(value: datetime) -> datetime:
+    """A stored (UTC) time in Beijing time."""
+    return _as_datetime(value).astimezone(BEIJING)
+
 
 def cn_date(value: date | datetime | str | None) -> str:
-    if value is None or value == "":
+    day = _as_date(value)
+    if day is None:
         return "（未注明）"
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return f"{value.year}年{value.month}月{value.day}日"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_datetime(value: datetime | str | None, *, year: bool = True) -> str:
+    """2026年6月30日 14:05 (Beijing time); "" when there is none."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return ""
+    moment = moment.astimezone(BEIJING)
+    day = f"{moment.year}年{moment.month}月{moment.day}日" if year else f"{moment.month}月{moment.day}日"
+    return f"{day} {moment:%H:%M}"
+
+
+def relative(value: datetime | str | None, now: datetime) -> str:
+    """How long ago, the way people say it: 刚刚, 5 分钟前, 3 小时前, 2 天前, or the date."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return ""
+    seconds = (_as_datetime(now) - moment).total_seconds()
+    if seconds < 0:
+        return cn_datetime(moment)
+    if seconds < 60:
+        return "刚刚"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} 分钟前"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} 小时前"
+    if seconds < 30 * 86400:
+        return f"{int(seconds // 86400)} 天前"
+    return cn_date(moment)
+
+
+def days_phrase(days: int) -> str:
+    """A countdown: 还有 5 天 / 今天截止 / 已过 3 天."""
+    if days > 0:
+        return f"还有 {days} 天"
+    if days == 0:
+        return "今天截止"
+    return f"已过 {-days} 天"
 
 
 def add_working_days(start: date, days: int) -> tuple[date, bool]:

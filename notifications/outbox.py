@@ -24,13 +24,25 @@ def outbox_dir() -> Path:
     return _state["dir"]
 
 
+def file_title(title: str, limit: int = 60) -> str:
+    """The subject as a file name: whole words, never cut in the middle of a name or a year.
+
+    Subjects are short (a notice's subject is about 40 characters); a longer one is cut at the
+    last separator before `limit` characters (60 CJK characters stay under 255 bytes)."""
+    name = UNSAFE.sub("_", title).strip("_") or "notice"
+    if len(name) <= limit:
+        return name
+    cut = name.rfind("_", 0, limit)
+    return name[:cut] if cut > limit // 2 else name[:limit]
+
+
 @notify(on="outbox", name="nianbao outbox (files)")
 def _write(body: str, title: str, notify_type, meta, attach=None, *args, **kwargs) -> bool:
     name = UNSAFE.sub("_", meta.get("host") or "default")[:60] or "default"
     folder = _state["dir"] / name
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
-    path = folder / f"{stamp}-{UNSAFE.sub('_', title).strip('_')[:16]}.txt"
+    path = folder / f"{stamp}-{file_title(title)}.txt"
     path.write_text(f"{title}\n{'=' * 40}\n{body.rstrip()}\n", encoding="utf-8")
     for item in attach or []:  # a digest's CSV lands beside its text
         (folder / f"{path.stem}-{Path(item.path).name}").write_bytes(Path(item.path).read_bytes())

@@ -14,15 +14,10 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
-from notifications.dates import cn_date
+from notifications.dates import cn_date, cn_datetime
+from notifications.labels import BASIS_NOTE, label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-SEVERITY_CN = {"error": "错误", "warning": "警示", "info": "提示"}
-# How firmly a basis stands (domain.md §0): only VERIFIED text is cited bare; an identity implied by
-# the table layout is worded as an internal inconsistency, not as a quoted requirement.
-BASIS_NOTE = {"VERIFIED": "", "IMPLIED": "（据表格勾稽关系推定）", "CORROBORATED": "（据通行格式）",
-              "UNVERIFIED": "（仅供参考）"}
 
 
 @lru_cache(maxsize=8)
@@ -37,7 +32,9 @@ def environment(override: Path | None = None) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["cn_date"] = cn_date
-    env.filters["severity_cn"] = lambda s: SEVERITY_CN.get(s, s)
+    env.filters["cn_datetime"] = cn_datetime
+    env.filters["label"] = lambda code, kind: label(kind, code)  # {{ r.state|label("state") }}
+    env.filters["severity_cn"] = lambda s: label("severity", s)
     env.filters["basis_note"] = lambda s: BASIS_NOTE.get(s or "VERIFIED", "")
     return env
 

@@ -59,7 +59,7 @@ def describe_problem(problem: dict) -> str:
     detail = str(problem.get("detail") or "")
     part = _SECTION_NUMERALS.get(where[:1], "")
     table = f"{part}表格" if part else "表格"
-    lines = _LINES.search(detail)
+    lines = _LINES.search(detail) or _LINES.search(where)
     at = ""
     if lines:
         at = f"（第{lines.group(1)}行" + (f"至第{lines.group(2)}行" if lines.group(2) else "") + "）"
@@ -76,8 +76,18 @@ def describe_problem(problem: dict) -> str:
         m = _BLANK.search(detail)
         return f"{table}有{m.group(1) if m else '若干'}个单元格空白或以“—”“/”等代替数字，应填写数字（没有则填0）"
     if kind == "unit":
-        return f"{table}金额单位与表头不一致（{where}：表头为万元，单元格写作元）"
-    return f"{table}格式问题：{detail or kind}"
+        return f"{table}金额单位与表头不一致（表头为万元，单元格写作元{at}）"
+    if kind == "extra_column":
+        return f"{table}多出模板没有的一列{at}，该列未计入"
+    if kind == "renamed_column":
+        return f"{table}的“社会公益组织”列名称与模板不同{at}，已按该列读取"
+    if kind == "unknown_row":
+        return f"{table}有模板没有的一行{at}，该行数字未读取"
+    if kind == "transposed_table":
+        return f"{table}行列颠倒（申请人类型为行、办理结果为列）{at}，已按模板方向读取"
+    if kind == "traditional_script":
+        return "报告使用繁体字，已转换为简体字读取"
+    return f"{table}格式与模板不一致{at}"
 
 
 def run_problems(rule: Rule, p: ProblemsParams, report: ParsedReport, ctx: Context) -> list[Outcome]:

@@ -138,6 +138,94 @@ VALUE_LABELS: dict[str, str] = {
 }
 
 
+# --- where a cell stands, as the report names it (pages, notices, exports) -------------------
+# "表三“一、本年新收”行自然人列": the table, the row and the column in the report's own words,
+# short enough to sit in a sentence with the number.
+APPLY_ROW_SHORT: dict[str, str] = {
+    "new": "一、本年新收", "carried": "二、上年结转", "granted": "三（一）予以公开", "partial": "三（二）部分公开",
+    **{row: "三" + label for row, label in APPLY_ROW_LABELS.items()
+       if row.split(".")[0] in ("withheld", "unable", "rejected", "other")},
+    "results_total": "三（七）总计", "carry_forward": "四、结转下年度继续办理",
+}
+ACTIVE_ROWS: dict[str, str] = {"rules": "规章", "normative": "行政规范性文件", "licensing": "行政许可",
+                               "penalty": "行政处罚", "enforcement": "行政强制", "fees": "行政事业性收费"}
+ACTIVE_COLUMNS: dict[str, str] = {"issued": "本年制发件数", "repealed": "本年废止件数", "in_force": "现行有效件数",
+                                  "decisions": "本年处理决定数量", "amount": "本年收费金额"}
+ACTIVE2019_ROWS: dict[str, str] = {**ACTIVE_ROWS, "normative": "规范性文件", "other_services": "其他对外管理服务事项",
+                                   "procurement": "政府集中采购"}
+ACTIVE2019_COLUMNS: dict[str, str] = {"new": "本年新制作数量", "published": "本年新公开数量", "total": "对外公开总数量",
+                                      "prior_items": "上一年项目数量", "change": "本年增/减", "decisions": "处理决定数量",
+                                      "items": "采购项目数量", "amount": "采购总金额"}
+# Numbers the parser reads from the prose (ParsedReport.narrative keys).
+NARRATIVE_LABELS: dict[str, str] = {
+    "requests_received": "收到的申请", "answered_on_time": "按期答复的申请", "extended": "延期答复的申请",
+    "reviews": "行政复议", "lawsuits": "行政诉讼", "carried_over": "结转的申请", "late": "逾期答复的申请",
+    "documents_issued": "制发的规范性文件", "items_published": "主动公开的信息", "fees_collected": "收取的费用",
+}
+# Subjects of findings that are neither field keys nor for_each values.
+SUBJECT_LABELS: dict[str, str] = {"order": "各部分顺序", "text": "正文", "tables": "表格数据"}
+
+
+def cell_label(key: str) -> str:
+    """Where a field stands in the report, e.g. 表三“一、本年新收”行自然人列; never the key itself."""
+    if key.startswith(PREVIOUS):
+        return "上年度报告" + cell_label(key[len(PREVIOUS):])
+    parts = key.split(".")
+    if parts[0] == "apply" and len(parts) >= 3:
+        row, col = ".".join(parts[1:-1]), parts[-1]
+        if row in APPLY_ROW_SHORT and col in COLUMN_LABELS:
+            return f"表三“{APPLY_ROW_SHORT[row]}”行{COLUMN_LABELS[col]}列"
+    if parts[0] in ("review", "litigation"):
+        group, outcome = ".".join(parts[:-1]), parts[-1]
+        if group in APPEAL_GROUP_LABELS and outcome in APPEAL_OUTCOME_LABELS:
+            return f"表四 {APPEAL_GROUP_LABELS[group]}“{APPEAL_OUTCOME_LABELS[outcome]}”栏"
+    if parts[0] == "active" and len(parts) == 3 and parts[1] in ACTIVE_ROWS and parts[2] in ACTIVE_COLUMNS:
+        return f"表二“{ACTIVE_ROWS[parts[1]]}”行“{ACTIVE_COLUMNS[parts[2]]}”栏"
+    if parts[0] == "active2019" and len(parts) == 3:
+        row, col = ACTIVE2019_ROWS.get(parts[1]), ACTIVE2019_COLUMNS.get(parts[2])
+        if row and col:
+            return f"表二“{row}”行“{col}”栏"
+    if key in META_NUMBERS:
+        return META_NUMBERS[key]
+    return "报告中的一项数据"
+
+
+def unit_of(key: str) -> str:
+    last = key.rsplit(".", 1)[-1]
+    if last == "amount":
+        return "万元"
+    if last in ("prior_items", "change", "items"):
+        return "项"
+    if key.startswith(("meta.", "agency.", PREVIOUS + "meta.")):
+        return ""
+    return "件"
+
+
+def cell_value(key: str, value) -> str:
+    """A stated value with its unit (31 件, 1.5 万元); 未填写 when the report leaves it blank."""
+    if value is None:
+        return "未填写"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"“{value}”"
+    shown = str(int(value)) if float(value).is_integer() else f"{value:.6f}".rstrip("0").rstrip(".")
+    unit = unit_of(key)
+    return f"{shown} {unit}" if unit else shown
+
+
+def subject_label(subject: str) -> str:
+    """A finding's subject (a column, a row, a section, a cell) in words; "" for a whole-report rule."""
+    if not subject:
+        return ""
+    if subject in SUBJECT_LABELS:
+        return SUBJECT_LABELS[subject]
+    if subject in VALUE_LABELS:
+        label = VALUE_LABELS[subject]
+        return f"{label}列" if subject in COLUMN_LABELS else label
+    if is_known_field(subject) or "." in subject:
+        return cell_label(subject)
+    return subject
+
+
 def is_known_field(key: str) -> bool:
     if key.startswith(PREVIOUS):
         key = key[len(PREVIOUS):]

@@ -47,15 +47,19 @@ def test_demo_shows_every_agency_and_the_notices(tmp_path):
     for name in ("青河区人民政府", "松林县人民政府", "青河区发展和改革局", "松林县教育局", "青河区生态环境局",
                  "松林县卫生健康委员会"):
         assert name in run.stdout
-    assert "10 notices (sent 10)" in run.stdout
+    assert "共 10 条通知（已发送 10 条）" in run.stdout and "逾期未发布" in run.stdout
     outbox = tmp_path / "var/demo/outbox"
     # A notice to each agency with a problem, an alert per such agency, the digest, and the admins'
     # list of what could not be evaluated (wjw leaves its 法人 columns blank).
     assert sorted(p.name for p in outbox.iterdir()) == ["admins", "office", "qinghe-fgj", "qinghe-qu", "qinghe-sthj",
                                                         "songlin-jyj"]
     assert len(list((outbox / "office").glob("*.txt"))) == 5 and len(list((outbox / "office").glob("*.csv"))) == 1
-    fgj = next((tmp_path / "var/demo/outbox/qinghe-fgj").glob("*.txt")).read_text(encoding="utf-8")
-    assert "ARI-01" in fgj and "自然人" in fgj
+    (fgj_file,) = (tmp_path / "var/demo/outbox/qinghe-fgj").glob("*.txt")
+    fgj = fgj_file.read_text(encoding="utf-8")
+    assert "ARI-01" in fgj and "表三“一、本年新收”行自然人列：31 件" in fgj
+    # Dated on the demo's day, and fetched on it too (the snapshot was stamped with the real clock).
+    assert "2026年6月30日抓取的版本" in fgj and fgj.rstrip().endswith("2026年6月30日")
+    assert fgj_file.name.endswith("整改通知_青河区发展和改革局2025年政府信息公开工作年度报告存在2项问题.txt")
 
 
 def test_status_json_and_rules_commands(tmp_path):

@@ -10,7 +10,9 @@ from notifications.outbox import set_outbox_dir
 def _finding(**kw):
     base = dict(rule_id="ARI-01", subject="natural", severity="error", title="申请情况表勾稽关系",
                 message="“自然人”列：一+二=33，（七）总计+四=32，相差1。", evidence={"where": ["三 一、本年新收"]},
-                basis={"text": "国办公开办函〔2021〕30号 附表", "status": "VERIFIED"})
+                basis={"text": "国办公开办函〔2021〕30号 附表", "status": "VERIFIED"},
+                points=["涉及的数据：表三“一、本年新收”行自然人列：31 件。", "算式：31 + 2 = 33；30 + 2 = 32；两者相差 1。"],
+                basis_text="国办公开办函〔2021〕30号 附表", subject_label="自然人列")
     base.update(kw)
     return base
 
@@ -28,7 +30,9 @@ def _context(**kw):
 def test_deficiency_notice_is_chinese_with_rule_id_evidence_and_dates():
     subject, body, html = render("deficiency", _context())
     assert subject == "【整改通知】青河区发展和改革局2025年政府信息公开工作年度报告存在1项问题"
-    assert "（规则 ARI-01）" in body and "相差1" in body and "三 一、本年新收" in body
+    assert "（规则 ARI-01）" in body and "相差1" in body and "表三“一、本年新收”行自然人列：31 件" in body
+    assert "算式：31 + 2 = 33" in body and "依据：国办公开办函〔2021〕30号 附表" in body
+    assert "算式：31 + 2 = 33" in html
     assert "发布日期：2026年1月22日" in body and "请于2026年7月21日前完成整改" in body
     assert "节假日安排尚未公布" not in body
 
@@ -68,3 +72,72 @@ def test_bad_url_is_permanent_and_secrets_are_masked():
     assert not result.ok and result.permanent
     masked = mask_url("mailto://user:topsecret@example.org")
     assert "topsecret" not in masked
+
+
+def test_deficiency_notice_never_shows_field_keys_as_positions():
+    """Old templates wrote "位置：apply.new.natural；…" from the evidence; the worker now passes sentences."""
+    finding = _finding(evidence={"where": {"apply.new.natural": "三 一、本年新收 / 自然人, line 39"}})
+    subject, body, html = render("deficiency", _context(findings=[finding]))
+    assert "apply." not in body and "apply." not in html and "位置：" not in body
+
+
+def _digest_context(**kw):
+    case = dict(agency="青河区发展和改革局", rule_id="ARI-01", title="勾稽关系", severity="error",
+                correct_by=date(2026, 6, 1), overdue=True)
+    ctx = dict(office_name="示范市政务公开办", year=2025, period_start=date(2026, 6, 1), period_end=date(2026, 6, 30),
+               rows=[], by_region=[], new=[], still_open=[case, dict(case, agency="松林县教育局", rule_id="TIM-01")],
+               resolved=[], overdue=[case], silences=[], today=date(2026, 6, 30))
+    ctx.update(kw)
+    return ctx
+
+
+def test_digest_lists_each_overdue_case_on_its_own_line():
+    """The old template's `{% endif %}` at the end of the line swallowed the newline (trim_blocks)."""
+    subject, body, html = render("digest", _digest_context())
+    lines = [line for line in body.splitlines() if "已逾期" in line]
+    assert len(lines) == 2, body
+    assert lines[0].startswith("- 【错误】青河区发展和改革局") and lines[1].startswith("- 【错误】松林县教育局")
+
+
+def test_outbox_file_names_keep_the_whole_subject(tmp_path):
+    """Names used to be cut at 16 characters, in the middle of a name or a year (…发展和改革局20.txt)."""
+    set_outbox_dir(tmp_path)
+    title = "【整改通知】青河区发展和改革局2025年政府信息公开工作年度报告存在2项问题"
+    assert send(["outbox://qinghe-fgj"], title, "正文").ok
+    (path,) = (tmp_path / "qinghe-fgj").glob("*.txt")
+    assert path.name.endswith("-整改通知_青河区发展和改革局2025年政府信息公开工作年度报告存在2项问题.txt")
+    from notifications.outbox import file_title
+
+    long = file_title("【年报监测汇总】" + "，".join(f"第{i}项说明文字" for i in range(20)))
+    assert len(long) <= 60 and long.endswith("说明文字")  # cut between words, not inside one
+
+
+def test_one_table_of_labels():
+    from notifications.labels import fetch_reason, label
+
+    assert label("state", "missing") == "逾期未发布" and label("notice_kind", "deficiency") == "整改通知"
+    assert label("severity", "warning") == "警示" and label("audience", "admins") == "系统管理员"
+    assert label("state", None) == "" and label("state", "brand_new") == "brand_new"  # unknown: the test suites catch it
+    assert fetch_reason("HTTP 404 from http://x.example.cn/nb.html") == "网站返回错误（HTTP 404，页面不存在）：http://x.example.cn/nb.html"
+    assert fetch_reason("timed out fetching http://x.example.cn/ (ReadTimeout)") == "连接超时：http://x.example.cn/"
+    assert fetch_reason("listing page http://x/a: HTTP 503 from http://x/a").startswith("年报栏目页 http://x/a 未能读取（网站返回错误")
+    assert fetch_reason("something odd happened") == "抓取未成功"
+
+
+def test_times_are_beijing_time_whatever_the_hosts_zone(monkeypatch):
+    import time
+    from datetime import datetime, timezone
+
+    from notifications.dates import cn_datetime, relative
+
+    for zone in ("UTC", "America/New_York"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        assert cn_datetime("2026-06-30T17:05:00+00:00") == "2026年7月1日 01:05"
+        assert cn_date(datetime(2026, 6, 30, 17, 5, tzinfo=timezone.utc)) == "2026年7月1日"
+    monkeypatch.delenv("TZ")
+    time.tzset()
+    now = datetime(2026, 6, 30, 12, 0, tzinfo=timezone.utc)
+    assert relative(datetime(2026, 6, 30, 9, 0, tzinfo=timezone.utc), now) == "3 小时前"
+    assert relative(datetime(2026, 6, 30, 11, 59, 30, tzinfo=timezone.utc), now) == "刚刚"
+    assert relative(datetime(2026, 6, 28, 12, 0, tzinfo=timezone.utc), now) == "2 天前"

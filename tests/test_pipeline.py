@@ -169,7 +169,7 @@ def test_bad_inputs_end_as_recorded_statuses(rt, tmp_path):
     (rt.portals.root / "songlin-jyj" / "index.html").unlink()
     run_cycle(rt)
     states = statuses(rt)
-    assert states["songlin-xian"].state == "unreadable" and "not_a_report" in states["songlin-xian"].detail
+    assert states["songlin-xian"].state == "unreadable" and states["songlin-xian"].detail == "不是年度报告"
     assert "HTTP 404" in states["songlin-jyj"].fetch
     # A broken agencies file keeps the last good roster and says why.
     rt.settings.agencies_file.write_text("office: [\n", encoding="utf-8")

@@ -11,6 +11,7 @@ from sqlmodel import select
 from models import Agency, Notice, Report, Silence, Snapshot, Source
 from models.db import session_scope
 from models.types import utcnow
+from notifications.dates import cn_date
 from worker.runtime import Runtime
 from worker.steps import Next
 
@@ -27,13 +28,13 @@ def silence(rt: Runtime, *, rule_id: str, until: date, reason: str, by: str, age
     if not reason:
         raise ActionError("请填写静默原因")
     if until < rt.today():
-        raise ActionError(f"截止日期 {until.isoformat()} 已过")
+        raise ActionError(f"截止日期{cn_date(until)}已过")
     with session_scope(rt.db_url) as session:
         agency_id = None
         if agency_slug:
             agency = session.exec(select(Agency).where(Agency.slug == agency_slug)).first()
             if agency is None:
-                raise ActionError(f"没有机构 {agency_slug}")
+                raise ActionError(f"没有代码为“{agency_slug}”的单位")
             agency_id = agency.id
         row = Silence(agency_id=agency_id, rule_id=rule_id, until=until, reason=reason[:500], created_by=by)
         session.add(row)
@@ -42,6 +43,8 @@ def silence(rt: Runtime, *, rule_id: str, until: date, reason: str, by: str, age
 
 
 def acknowledge(rt: Runtime, notice_id: int, by: str) -> bool:
+    if not 1 <= notice_id <= 2**63 - 1:
+        return False
     with session_scope(rt.db_url) as session:
         done = session.execute(update(Notice).where(Notice.id == notice_id, Notice.acked_at == None)  # noqa: E711
                                .values(acked_at=utcnow(), acked_by=by))
@@ -66,18 +69,25 @@ def _run(rt: Runtime, steps: list[Next]) -> dict:
 def resend(rt: Runtime, notice_id: int) -> dict:
     from worker.delivery import resend as worker_resend
 
-    if not worker_resend(rt, notice_id):
+    if not 1 <= notice_id <= 2**63 - 1 or not worker_resend(rt, notice_id):
         raise ActionError("只有发送失败、状态未知或无接收方的通知可以重发")
     return _run(rt, [Next("deliver", notice_id)])
 
 
 def repoll(rt: Runtime, agency_slug: str) -> dict:
+    """Poll the agency's sources now. In-process, the result says how each source answered (a
+    poll that failed is recorded on its source, not raised): {"steps", "errors", "sources"}."""
     with session_scope(rt.db_url) as session:
         agency = session.exec(select(Agency).where(Agency.slug == agency_slug)).first()
         if agency is None:
-            raise ActionError(f"没有机构 {agency_slug}")
+            raise ActionError(f"没有代码为“{agency_slug}”的单位")
         ids = list(session.exec(select(Source.id).where(Source.agency_id == agency.id, Source.active == True)))  # noqa: E712
-    return _run(rt, [Next("poll_source", i) for i in ids])
+    result = _run(rt, [Next("poll_source", i) for i in ids])
+    if "enqueued" not in result:
+        with session_scope(rt.db_url) as session:
+            result["sources"] = [{"url": s.url, "status": s.status, "reason": s.status_reason}
+                                 for s in session.exec(select(Source).where(Source.id.in_(ids)).order_by(Source.id))]
+    return result
 
 
 def rescore(rt: Runtime, agency_slug: str | None = None) -> dict:
@@ -88,7 +98,7 @@ def rescore(rt: Runtime, agency_slug: str | None = None) -> dict:
         with session_scope(rt.db_url) as session:
             agency = session.exec(select(Agency).where(Agency.slug == agency_slug)).first()
             if agency is None:
-                raise ActionError(f"没有机构 {agency_slug}")
+                raise ActionError(f"没有代码为“{agency_slug}”的单位")
             mine = set(session.exec(select(Snapshot.id).join(Report, Report.id == Snapshot.report_id)
                                     .where(Report.agency_id == agency.id)))
         ids = [i for i in ids if i in mine]

@@ -3,42 +3,29 @@ except through the actions in web/actions.py)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from models import (Agency, Deficiency, DeliveryAttempt, Evaluation, Finding, Notice, PollEvent, Report, Silence,
-                    Snapshot, Source)
+from documents.report import APPLICANT_COLUMNS, SECTION_KEYS
+from models import (Agency, Deficiency, DeliveryAttempt, Evaluation, ExpectedReport, Finding, Notice, Office,
+                    PollEvent, Report, Silence, Snapshot, Source)
+from notifications.labels import LABELS
+from rules.fields import APPLY_ROW_LABELS, COLUMN_LABELS as FIELD_COLUMN_LABELS, cell_label
 from worker.status import agency_statuses
 
-STATE_LABELS = {"published": "已发布", "late": "逾期发布", "pending": "待发布", "missing": "未发布",
-                "unreachable": "网站无法访问", "ambiguous": "多份待确认", "needs_review": "待人工确认", "unreadable": "无法读取",
-                "not_scored": "未评分", "not_fetched": "未抓取"}
-LEVEL_LABELS = {"government": "人民政府", "department": "部门"}
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
-NOTICE_STATUS_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
-                        "unknown": "状态未知", "no_target": "无接收方"}
+STATE_LABELS = LABELS["state"]
+LEVEL_LABELS = LABELS["level"]
+SEVERITY_LABELS = LABELS["severity"]
+NOTICE_STATUS_LABELS = LABELS["notice_status"]
 SORT_KEYS = ("slug", "name", "level", "region", "state", "score", "errors", "deadline", "last_fetch")
-COLUMNS = ("natural", "business", "research", "nonprofit", "legal", "other_org", "total")
-COLUMN_LABELS = ("自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计")
-APPLY_ROWS = [
-    ("new", "一、本年新收政府信息公开申请数量"), ("carried", "二、上年结转政府信息公开申请数量"),
-    ("granted", "三（一）予以公开"), ("partial", "三（二）部分公开"),
-    ("withheld.state_secret", "（三）不予公开 1.属于国家秘密"), ("withheld.law_forbidden", "2.其他法律行政法规禁止公开"),
-    ("withheld.security_stability", "3.危及“三安全一稳定”"), ("withheld.third_party", "4.保护第三方合法权益"),
-    ("withheld.internal_affairs", "5.属于三类内部事务信息"), ("withheld.process_info", "6.属于四类过程性信息"),
-    ("withheld.enforcement_file", "7.属于行政执法案卷"), ("withheld.inquiry", "8.属于行政查询事项"),
-    ("unable.not_held", "（四）无法提供 1.本机关不掌握相关政府信息"), ("unable.needs_creation", "2.没有现成信息需要另行制作"),
-    ("unable.unclear", "3.补正后申请内容仍不明确"), ("rejected.petition", "（五）不予处理 1.信访举报投诉类申请"),
-    ("rejected.repeat", "2.重复申请"), ("rejected.publication", "3.要求提供公开出版物"),
-    ("rejected.mass_repeat", "4.无正当理由大量反复申请"), ("rejected.confirm_existing", "5.要求行政机关确认或重新出具已获取信息"),
-    ("other.no_correction", "（六）其他处理 1.申请人无正当理由逾期不补正"), ("other.unpaid_fee", "2.申请人逾期未按收费通知要求缴纳费用"),
-    ("other.other", "3.其他"), ("results_total", "（七）总计"), ("carry_forward", "四、结转下年度继续办理"),
-]
-SECTION_LABELS = {"overview": "一、总体情况", "active": "二、主动公开政府信息情况", "requests": "三、收到和处理政府信息公开申请情况",
-                  "appeals": "四、政府信息公开行政复议、行政诉讼情况", "problems": "五、存在的主要问题及改进情况",
-                  "other": "六、其他需要报告的事项"}
+COLUMNS = APPLICANT_COLUMNS
+COLUMN_LABELS = tuple(FIELD_COLUMN_LABELS[c] for c in APPLICANT_COLUMNS)
+APPLY_ROWS = list(APPLY_ROW_LABELS.items())
+SECTION_LABELS = SECTION_KEYS
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+MAX_ID = 2**63 - 1  # ids are 64-bit: a larger one names nothing (and must not reach the driver)
 
 
 class NotFound(LookupError):
@@ -51,25 +38,131 @@ def silences_active(session: Session, today: date) -> list[Silence]:
 
 def overview(session: Session, today: date, *, state: str | None = None, level: str | None = None,
              region: str | None = None, q: str | None = None, sort: str = "slug", desc: bool = False) -> list[dict]:
-    """agency_statuses rows, with region, last fetch, countdown and silenced open deficiencies."""
+    """agency_statuses rows, with region, last fetch, countdown, silenced open deficiencies, the
+    current report's id, and since when / until when its open deficiencies run."""
     silences = silences_active(session, today)
     statuses = agency_statuses(session, today)
     open_rules: dict[int, set[str]] = {}
-    if statuses and silences:
-        for agency_id, rule_id in session.exec(select(Deficiency.agency_id, Deficiency.rule_id).where(
-                Deficiency.year == statuses[0].year, Deficiency.state == "open",
-                Deficiency.rule_id.in_({s.rule_id for s in silences}))):
-            open_rules.setdefault(agency_id, set()).add(rule_id)
+    cases: dict[int, tuple] = {}
+    report_ids: dict[int, int] = {}
+    if statuses:
+        year = statuses[0].year
+        if silences:
+            for agency_id, rule_id in session.exec(select(Deficiency.agency_id, Deficiency.rule_id).where(
+                    Deficiency.year == year, Deficiency.state == "open",
+                    Deficiency.rule_id.in_({s.rule_id for s in silences}))):
+                open_rules.setdefault(agency_id, set()).add(rule_id)
+        overdue = func.sum(case((Deficiency.correct_by < today, 1), else_=0))
+        for agency_id, since, due, late in session.exec(
+                select(Deficiency.agency_id, func.min(Deficiency.opened_at), func.min(Deficiency.correct_by), overdue)
+                .where(Deficiency.year == year, Deficiency.state == "open").group_by(Deficiency.agency_id)):
+            cases[agency_id] = (since, due, int(late or 0))
+        report_ids = dict(session.exec(select(Report.agency_id, func.max(Report.id)).where(Report.year == year)
+                                       .group_by(Report.agency_id)).all())
     rows = []
     for status in statuses:
         silenced = sorted(r for r in open_rules.get(status.agency_id, ())
                           if any(s.rule_id == r and s.agency_id in (None, status.agency_id) for s in silences))
+        since, due, late = cases.get(status.agency_id, (None, None, 0))
         row = status.as_dict()
         row.update(state_label=STATE_LABELS.get(status.state, status.state),
                    level_label=LEVEL_LABELS.get(status.level, status.level),
-                   days_to_deadline=(date.fromisoformat(status.deadline) - today).days, silenced_rules=silenced)
+                   days_to_deadline=(date.fromisoformat(status.deadline) - today).days, silenced_rules=silenced,
+                   report_id=report_ids.get(status.agency_id) if status.report_url else None,
+                   open_since=_iso(since), correct_by=due.isoformat() if due else None, overdue=late)
         rows.append(row)
     return filter_rows(rows, state=state, level=level, region=region, q=q, sort=sort, desc=desc)
+
+
+def _iso(moment) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite returns aggregates without the column's type
+        moment = moment.replace(tzinfo=timezone.utc) if isinstance(moment, datetime) else datetime.fromisoformat(
+            str(moment)).replace(tzinfo=timezone.utc)
+    return moment.isoformat()
+
+
+def open_board(session: Session, today: date, year: int, *, severity: str | None = None, region: str | None = None,
+               overdue_only: bool = False, limit: int | None = None) -> list[dict]:
+    """Every open deficiency of the year across agencies, like an alert list: overdue first, then
+    by severity, then by the date to correct by."""
+    query = (select(Deficiency.id, Deficiency.agency_id, Deficiency.rule_id, Deficiency.subject, Deficiency.severity,
+                    Deficiency.title, Deficiency.message, Deficiency.opened_at, Deficiency.correct_by,
+                    Deficiency.reminded_at, Agency.slug, Agency.name, Agency.region)
+             .join(Agency, Agency.id == Deficiency.agency_id)
+             .where(Deficiency.year == year, Deficiency.state == "open"))
+    if severity:
+        query = query.where(Deficiency.severity == severity)
+    if region:
+        query = query.where(Agency.region == region)
+    if overdue_only:
+        query = query.where(Deficiency.correct_by < today)
+    rows = []
+    for d in session.exec(query):
+        late = d.correct_by is not None and d.correct_by < today
+        rows.append({"id": d.id, "agency_slug": d.slug, "agency_name": d.name, "region": d.region or "",
+                     "rule_id": d.rule_id, "subject": d.subject, "severity": d.severity, "title": d.title,
+                     "message": d.message, "opened_at": _iso(d.opened_at),
+                     "correct_by": d.correct_by.isoformat() if d.correct_by else None, "overdue": late,
+                     "days_left": (d.correct_by - today).days if d.correct_by else None,
+                     "reminded": d.reminded_at is not None})
+    rows.sort(key=lambda r: (not r["overdue"], SEVERITY_ORDER.get(r["severity"], 9), r["correct_by"] or "9999",
+                             r["agency_name"], r["rule_id"]))
+    return rows[:limit] if limit else rows
+
+
+def all_silences(session: Session, today: date) -> list[dict]:
+    """Every silence, active first, with the agency's name (or every agency), who and why."""
+    names = dict(session.exec(select(Agency.id, Agency.name)).all())
+    slugs = dict(session.exec(select(Agency.id, Agency.slug)).all())
+    rows = [{**silence_dict(s, today), "agency_name": names.get(s.agency_id, "") if s.agency_id else "",
+             "agency_slug": slugs.get(s.agency_id, "") if s.agency_id else "", "created_at": _iso(s.created_at)}
+            for s in session.exec(select(Silence).order_by(Silence.until.desc(), Silence.id.desc()))]
+    rows.sort(key=lambda r: not r["active"])
+    return rows
+
+
+def expectation(session: Session, agency_id: int, year: int) -> dict | None:
+    """Where the agency stands for the report year now due (kept by polling, one row)."""
+    row = session.exec(select(ExpectedReport).where(ExpectedReport.agency_id == agency_id,
+                                                    ExpectedReport.year == year)).first()
+    if row is None:
+        return None
+    return {"state": row.state, "detail": row.detail, "deadline": row.deadline.isoformat(),
+            "published_on": row.published_on.isoformat() if row.published_on else None}
+
+
+def problems_text(problems: list) -> list[str]:
+    """The parser's notes about a document, as sentences."""
+    from rules.audits import describe_problem
+
+    return list(dict.fromkeys(describe_problem(p) + "。" for p in problems if isinstance(p, dict)))
+
+
+def agency_choices(session: Session) -> list[tuple[str, str]]:
+    """(slug, name) of every agency, by name: the choice list of the notices filter."""
+    return [(slug, name) for slug, name in session.exec(select(Agency.slug, Agency.name).order_by(Agency.name))]
+
+
+def office_name(session: Session) -> str:
+    return session.exec(select(Office.name)).first() or ""
+
+
+def score_history(session: Session, agency_ids: list[int] | None = None) -> dict[int, list[tuple[int, int]]]:
+    """Each agency's score per report year (the newest evaluation of each report's current version)."""
+    newest = (select(Evaluation.snapshot_id, func.max(Evaluation.id).label("id"))
+              .group_by(Evaluation.snapshot_id).subquery())
+    query = (select(Report.agency_id, Report.year, Evaluation.score)
+             .join(newest, newest.c.snapshot_id == Report.latest_snapshot_id)
+             .join(Evaluation, Evaluation.id == newest.c.id).where(Report.year != None)  # noqa: E711
+             .order_by(Report.agency_id, Report.year, Report.id))
+    if agency_ids is not None:
+        query = query.where(Report.agency_id.in_(agency_ids))
+    out: dict[int, dict[int, int]] = {}
+    for agency_id, year, score in session.exec(query):
+        out.setdefault(agency_id, {})[year] = score
+    return {a: sorted(years.items()) for a, years in out.items()}
 
 
 def filter_rows(rows: list[dict], *, state: str | None = None, level: str | None = None, region: str | None = None,
@@ -93,7 +186,7 @@ def filter_rows(rows: list[dict], *, state: str | None = None, level: str | None
 def _agency(session: Session, slug: str) -> Agency:
     agency = session.exec(select(Agency).where(Agency.slug == slug)).first()
     if agency is None:
-        raise NotFound(f"no agency {slug!r}")
+        raise NotFound(f"没有代码为“{slug}”的单位")
     return agency
 
 
@@ -182,16 +275,10 @@ def finding_dict(f: Finding) -> dict:
 
 
 def finding_fields(f: Finding) -> set[str]:
-    """The parsed-field keys a finding concerns, from its evidence (`where` keys, `field`)."""
-    keys: set[str] = set()
-    ev = f.evidence or {}
-    if isinstance(ev.get("where"), dict):
-        keys.update(ev["where"])
-    if isinstance(ev.get("field"), str):
-        keys.add(ev["field"])
-    if isinstance(ev.get("fields"), (list, dict)):
-        keys.update(k for k in ev["fields"] if isinstance(k, str))
-    return keys
+    """The table cells a finding concerns, read from its evidence the way its sentences are."""
+    from rules.explain import cells_of
+
+    return set(cells_of({"evidence": f.evidence or {}, "message": ""}))
 
 
 def apply_table(parsed: dict, flagged: dict[str, list[str]]) -> list[dict]:
@@ -212,13 +299,15 @@ def apply_table(parsed: dict, flagged: dict[str, list[str]]) -> list[dict]:
 
 
 def report_detail(session: Session, report_id: int, snapshot_id: int | None = None) -> dict:
-    report = session.get(Report, report_id)
+    report = session.get(Report, report_id) if 1 <= report_id <= MAX_ID else None
     if report is None:
-        raise NotFound(f"no report {report_id}")
+        raise NotFound(f"没有编号为 {report_id} 的年报")
     agency = session.get(Agency, report.agency_id)
-    snapshot = session.get(Snapshot, snapshot_id or report.latest_snapshot_id) if (snapshot_id or report.latest_snapshot_id) else None
-    if snapshot is not None and snapshot.report_id != report.id:
-        raise NotFound(f"no snapshot {snapshot_id} of report {report_id}")
+    wanted = snapshot_id if snapshot_id is not None else report.latest_snapshot_id
+    snapshot = session.get(Snapshot, wanted) if wanted is not None and 1 <= wanted <= MAX_ID else None
+    if snapshot_id is not None and (snapshot is None or snapshot.report_id != report.id):
+        # An unknown version must not fall back to a clean page that looks like the report.
+        raise NotFound(f"这份年报没有编号为 {snapshot_id} 的版本")
     evaluation = latest_evaluation(session, snapshot.id) if snapshot else None
     findings = list(session.exec(select(Finding).where(Finding.evaluation_id == evaluation.id)
                                  .order_by(Finding.points.desc(), Finding.rule_id))) if evaluation else []
@@ -242,8 +331,8 @@ def report_detail(session: Session, report_id: int, snapshot_id: int | None = No
         "sections": [{"key": k, "label": SECTION_LABELS.get(k, k), **(v if isinstance(v, dict) else {"present": v})}
                      for k, v in (parsed.get("sections") or {}).items()],
         "apply_table": apply_table(parsed, flagged),
-        "other_fields": [{"field": k, "value": fields.get(k), "where": (parsed.get("where") or {}).get(k, ""),
-                          "rules": flagged[k]} for k in other_flagged],
+        "other_fields": [{"field": k, "label": cell_label(k), "value": fields.get(k),
+                          "where": (parsed.get("where") or {}).get(k, ""), "rules": flagged[k]} for k in other_flagged],
         "problems": parsed.get("problems") or [],
         "findings": [finding_dict(f) for f in findings],
         "flagged_fields": sorted(flagged),
@@ -304,11 +393,13 @@ def notices(session: Session, *, status: str | None = None, kind: str | None = N
 
 
 def notice_detail(session: Session, notice_id: int) -> dict:
-    n = session.get(Notice, notice_id)
+    n = session.get(Notice, notice_id) if 1 <= notice_id <= MAX_ID else None
     if n is None:
-        raise NotFound(f"no notice {notice_id}")
+        raise NotFound(f"没有编号为 {notice_id} 的通知")
     attempts = session.exec(select(DeliveryAttempt).where(DeliveryAttempt.notice_id == n.id).order_by(DeliveryAttempt.id))
-    return {**notice_dict(n, body=True), "attempts_log": [
+    agency = session.get(Agency, n.agency_id) if n.agency_id else None
+    return {**notice_dict(n, body=True), "agency_slug": agency.slug if agency else "",
+            "agency_name": agency.name if agency else "", "attempts_log": [
         {"at": a.at.isoformat(), "ok": a.ok, "permanent": a.permanent, "targets": a.targets, "error": a.error}
         for a in attempts]}
 

@@ -13,15 +13,18 @@ from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Digest, Silence
 from models.db import session_scope
+from notifications.dates import cn_date
+from notifications.labels import label
 from worker.planning import add_notice, expected_year
 from worker.runtime import Runtime
 from worker.status import agency_statuses
 from worker.steps import Next
 
-STATE_CN = {"ambiguous": "待人工确认", "needs_review": "待人工确认", "published": "已按期公布", "late": "逾期公布", "pending": "未到期", "missing": "逾期未公布",
-            "unreachable": "网站无法访问", "unreadable": "无法解析", "not_scored": "未评分", "not_fetched": "未抓取"}
-CSV_COLUMNS = ["slug", "name", "level", "year", "state", "detail", "published_on", "deadline", "score", "grade",
-               "open_errors", "open_warnings", "open_other", "report_url"]
+# The attachment is read in Excel by the office: Chinese headers and labels, dates as written.
+CSV_COLUMNS = [("region", "地区"), ("name", "单位"), ("level_cn", "层级"), ("year", "报告年度"), ("state_cn", "状态"),
+               ("detail", "说明"), ("published_on", "发布日期"), ("deadline", "截止日期"), ("score", "得分"),
+               ("grade", "等级"), ("open_errors", "未整改错误"), ("open_warnings", "未整改警示"), ("open_other", "其他未整改"),
+               ("report_url", "年报地址"), ("slug", "单位代码")]
 
 
 def digest_due(session: Session, rt: Runtime) -> bool:
@@ -54,17 +57,19 @@ def build_digest(session: Session, rt: Runtime):
     cases = list(session.exec(select(Deficiency).order_by(Deficiency.agency_id, Deficiency.rule_id)))
     new = [view(c) for c in cases if c.state == "open" and (since is None or c.opened_at > since)]
     still_open = [view(c) for c in cases if c.state == "open" and since is not None and c.opened_at <= since]
+    still_open.sort(key=lambda d: not d["overdue"])  # overdue first, like an alert list
     resolved = [view(c) for c in cases if c.state == "resolved" and c.resolved_at and
                 (since is None or c.resolved_at > since)]
     silences = [{"agency": agencies[s.agency_id].name if s.agency_id else "全部单位", "rule_id": s.rule_id,
                  "until": s.until, "reason": s.reason, "created_by": s.created_by}
                 for s in session.exec(select(Silence).where(Silence.until >= today))]
-    views = sorted(({**r.as_dict(), "state_cn": STATE_CN.get(r.state, r.state)} for r in rows), key=lambda r: (r["region"], -r["open_errors"], r["slug"]))
+    views = sorted(({**r.as_dict(), "state_cn": label("state", r.state), "level_cn": label("level", r.level)}
+                    for r in rows), key=lambda r: (r["region"], -r["open_errors"], r["slug"]))
     by_region = [(region, [_Row(r) for r in items]) for region, items in groupby(views, key=lambda r: r["region"])]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(views)
+    writer = csv.writer(out)
+    writer.writerow([title for _, title in CSV_COLUMNS])
+    writer.writerows([csv_cell(r.get(key)) for key, _ in CSV_COLUMNS] for r in views)
     key = f"digest:{today.isoformat()}"
     notice = add_notice(session, rt, key, "digest", "office", None, None, "digest",
                         {"year": expected_year(today), "period_start": since, "period_end": today, "rows": rows,
@@ -73,10 +78,22 @@ def build_digest(session: Session, rt: Runtime):
     if notice is None or session.info.get("preview"):
         return notice
     notice.attachment_name = f"nianbao-{today.isoformat()}.csv"
-    notice.attachment = out.getvalue()
+    notice.attachment = out.getvalue()  # delivery writes it with a BOM, for Excel
     session.flush()
     session.add(Digest(period_end=period_end, period_start=since, notice_id=notice.id))
     return notice
+
+
+def csv_cell(value):
+    """Empty stays empty; dates as the office writes them; text that a spreadsheet would run as a
+    formula (= + - @) is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-" and value[:4].isdigit():
+        return cn_date(value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 class _Row(dict):

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from models import Agency, PollEvent, Report
 from models.db import session_scope
+from notifications.labels import label
 from worker.planning import add_notice
 from worker.runtime import Runtime
 from worker.steps import Next
@@ -33,7 +34,7 @@ def notify_poll_events(rt: Runtime) -> list[Next]:
         for event in session.exec(select(PollEvent).where(PollEvent.noticed_at == None).order_by(PollEvent.id)):  # noqa: E711
             agency = session.get(Agency, event.agency_id)
             report = session.get(Report, event.report_id) if event.report_id else None
-            headline = HEADLINE.get(event.kind, "{agency}：" + event.kind).format(agency=agency.name)
+            headline = HEADLINE.get(event.kind, "{agency}：" + label("event", event.kind)).format(agency=agency.name)
             notices.append(add_notice(
                 session, rt, f"event:{event.dedup_key}", "alert", "office", agency, report, "alert",
                 {"headline": headline, "lines": [event.detail] if event.detail else [],

@@ -23,6 +23,7 @@ from models import Agency, Deficiency, Evaluation, Finding, Notice, Office, Repo
 from models.db import session_scope
 from notifications import render
 from notifications.dates import add_working_days
+from rules.explain import group_not_evaluated
 from worker.runtime import Runtime
 from worker.steps import Next
 
@@ -151,15 +152,19 @@ def _plan(session: Session, rt: Runtime, evaluation_id: int) -> list[Notice]:
                 session, rt, f"alert:report:{report.id}:{digest}", "alert", "office", agency, report, "alert",
                 {"headline": f"{agency.name}{report.year}年年报存在{len(told)}项问题（其中错误{len(errors)}项），"
                              f"评分{evaluation.score}分",
-                 "lines": [f"{f.rule_id} {f.title}：{f.message}" for f in told], "report_url": report.url},
+                 "lines": [finding_line(f) for f in told], "report_url": report.url},
                 severity="error"))
     if unsure:
+        lines = []
+        for group in group_not_evaluated([finding_view(f) for f in unsure]):
+            rules = "；".join(f"{r['rule_id']} {r['title']}" + (f"（{r['subjects_text']}）" if r["subjects_text"] else "")
+                             for r in group["rules"])
+            lines.append(f"{group['reason']}（{group['count']}项）：{rules}"
+                         + (f"。未填写的单元格：{group['blanks']}" if group["blanks"] else ""))
         notices.append(add_notice(
             session, rt, f"admin:doubts:{report.id}:{_digest(unsure_keys)}", "admin", "admins", agency, report,
-            "admin", {"headline": f"{agency.name}{report.year}年年报有{len(unsure)}项规则未能评估（不会通知该单位）",
-                      "lines": [f"{f.rule_id} {f.subject} {f.title}：{f.message}" for f in unsure[:20]]
-                      + ([f"……另有{len(unsure) - 20}项，见 nianbao status"] if len(unsure) > 20 else []),
-                      "report_url": report.url}, severity="info"))
+            "admin", {"headline": f"{agency.name}{report.year}年年报有{len(unsure)}项检查未能评估（不会通知该单位）",
+                      "lines": lines, "report_url": report.url}, severity="info"))
     if resolved:
         still_open = [c for c in cases.values() if c.state == "open"]
         notices.append(add_notice(
@@ -176,8 +181,24 @@ def _plan(session: Session, rt: Runtime, evaluation_id: int) -> list[Notice]:
 
 
 def finding_view(f: Finding) -> dict:
-    return {"rule_id": f.rule_id, "subject": f.subject, "severity": f.severity, "title": f.title,
+    """What a notice says about one finding: the machine form (evidence, basis) for admins'
+    own templates, and the sentences people read (points, basis_text, subject_label)."""
+    from rules.explain import explain
+    from rules.fields import subject_label
+
+    view = {"rule_id": f.rule_id, "subject": f.subject, "severity": f.severity, "title": f.title,
             "message": f.message, "evidence": f.evidence or {}, "basis": f.basis or {}}
+    explained = explain(view)
+    view.update(points=explained.lines, basis_text=explained.basis, subject_label=subject_label(f.subject))
+    return view
+
+
+def finding_line(f: Finding) -> str:
+    """One line about a finding for the office's and the admins' alerts."""
+    from rules.fields import subject_label
+
+    about = subject_label(f.subject)
+    return f"{f.rule_id} {f.title}" + (f"（{about}）" if about else "") + f"：{f.message}"
 
 
 def expected_year(today: date) -> int:

@@ -38,6 +38,8 @@ from documents.listing import decode_page
 from models import Agency, PollEvent, Report, Snapshot, Source
 from models.db import session_scope
 from models.types import utcnow
+from notifications.dates import cn_date, cn_datetime
+from notifications.labels import fetch_reason
 from worker import expectations
 from worker.errors import TransientError
 from worker.runtime import Runtime
@@ -233,12 +235,12 @@ def _record_failure(rt: Runtime, session: Session, source: Source, agency: Agenc
     s = rt.settings
     if exc.status == "refused":
         digest = hashlib.sha256(exc.reason.encode()).hexdigest()[:12]
-        _event(session, f"refused:{source.id}:{digest}", "refused", agency.id, exc.reason, source.id)
+        _event(session, f"refused:{source.id}:{digest}", "refused", agency.id, fetch_reason(exc.reason), source.id)
     if source.failures >= s.breaker_failures and source.unreachable_since is None:
         source.unreachable_since = now
         _event(session, f"unreachable:{source.id}:{source.failed_since.isoformat()}", "unreachable", agency.id,
-               f"{source.url}: {source.failures} failed polls in a row since {source.failed_since:%Y-%m-%d %H:%M} "
-               f"UTC; last: {exc.reason}", source.id)
+               f"{source.url}：自{cn_datetime(source.failed_since)}起连续{source.failures}次抓取失败，"
+               f"最近一次：{fetch_reason(exc.reason)}", source.id)
     policy = _policy(rt, agency)
     if source.unreachable_since is not None:  # circuit open: back off beyond the usual interval
         delay = min(timedelta(hours=s.breaker_max_backoff_hours),
@@ -252,7 +254,7 @@ def _record_success(rt: Runtime, session: Session, source: Source, agency: Agenc
                     now: datetime) -> None:
     if source.unreachable_since is not None:
         _event(session, f"recovered:{source.id}:{source.failed_since.isoformat()}", "recovered", agency.id,
-               f"{source.url} answers again after {source.failures} failed polls", source.id)
+               f"{source.url} 在连续{source.failures}次抓取失败后恢复访问", source.id)
     source.failures, source.failed_since, source.unreachable_since = 0, None, None
     source.status, source.status_reason = "ok", outcome.partial
     source.last_polled_at = source.last_ok_at = now
@@ -284,10 +286,10 @@ def _upsert(session: Session, agency: Agency, source: Source, year: int | None, 
         existing[res.url] = report
         if report.ambiguous:
             _event(session, f"ambiguous:{report.id}", "ambiguous", agency.id,
-                   f"{res.article_url}: {report.status_reason}", source.id, report.id)
+                   f"{res.article_url}：{fetch_reason(report.status_reason)}", source.id, report.id)
         if report.backdated:
             _event(session, f"backdated:{report.id}", "backdated", agency.id,
-                   f"{res.url} states {res.published}, but the poll of {previous_ok_on} did not show it",
+                   f"{res.url} 标注的发布日期为{cn_date(res.published)}，但{cn_date(previous_ok_on)}抓取时该页面尚未出现",
                    source.id, report.id)
     else:
         report.title = report.title or (cand.title if cand else "")
@@ -314,7 +316,7 @@ def _mark_ambiguous_years(session: Session, agency: Agency, years: set[int]) -> 
                 session.add(r)
         digest = hashlib.sha256(" ".join(urls).encode()).hexdigest()[:12]
         _event(session, f"ambiguous:{agency.id}:{year}:{digest}", "ambiguous", agency.id,
-               f"{len(urls)} candidate reports for {year}: " + " ".join(urls))
+               f"{year}年度发现{len(urls)}份可能的年报：" + " ".join(urls))
 
 
 def _store(rt: Runtime, plans: list[Plan], outcomes: list[Outcome], force: bool) -> list[Next]:
@@ -450,7 +452,8 @@ def fetch_report(rt: Runtime, report_id: int) -> list[Next]:
         previous = report.latest_snapshot_id
         if snapshot is None:
             content_type = result.content_type + (f"; charset={result.charset}" if result.charset else "")
-            snapshot = Snapshot(report_id=report.id, sha256=sha, content_type=content_type, size=len(result.content))
+            snapshot = Snapshot(report_id=report.id, sha256=sha, content_type=content_type, size=len(result.content),
+                                fetched_at=rt.now())
             session.add(snapshot)
             session.flush()
             next_steps.append(Next("parse_snapshot", snapshot.id))
@@ -462,7 +465,7 @@ def fetch_report(rt: Runtime, report_id: int) -> list[Next]:
             report.edit_count += 1
             report.edited_at = now
             _event(session, f"silent_edit:{report.id}:{previous}:{snapshot.id}", "silent_edit", agency.id,
-                   f"{report.url} changed after publication (version {report.edit_count + 1}, sha256 {sha[:12]})",
+                   f"{report.url} 发布后内容有变化（第{report.edit_count + 1}次修改，文件校验码 {sha[:12]}）",
                    report.source_id, report.id)
         report.latest_snapshot_id = snapshot.id
         report.status, report.status_reason = "fetched", ""
@@ -539,7 +542,7 @@ def ingest_file(rt: Runtime, slug: str, name: str, data: bytes, year: int | None
                                            (".docx", "application/vnd.openxmlformats-officedocument"
                                                      ".wordprocessingml.document"), (".txt", "text/plain"))
                           if lowered.endswith(ext)), "")
-            snapshot = Snapshot(report_id=report.id, sha256=sha, content_type=ctype, size=len(data))
+            snapshot = Snapshot(report_id=report.id, sha256=sha, content_type=ctype, size=len(data), fetched_at=rt.now())
             session.add(snapshot)
             session.flush()
             if report.latest_snapshot_id is not None:

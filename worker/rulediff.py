@@ -38,6 +38,21 @@ class FindingView:
     status: str  # fail | not_evaluated
     severity: str
     message: str
+    points: float = 0  # what it costs the score
+
+
+@dataclass
+class Reweighed:
+    """A finding present under both rulesets whose severity or cost changes (e.g. TIM-03 made an error)."""
+
+    rule_id: str
+    subject: str
+    status: str
+    message: str
+    severity_before: str
+    severity_after: str
+    points_before: float
+    points_after: float
 
 
 @dataclass
@@ -54,10 +69,12 @@ class SnapshotDiff:
     grade_after: str
     appeared: list[FindingView] = field(default_factory=list)
     disappeared: list[FindingView] = field(default_factory=list)
+    reweighed: list[Reweighed] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.appeared or self.disappeared or self.score_before != self.score_after)
+        return bool(self.appeared or self.disappeared or self.reweighed or self.score_before != self.score_after
+                    or self.grade_before != self.grade_after)
 
 
 @dataclass
@@ -76,15 +93,37 @@ class RuleDiff:
             down.update(f.rule_id for f in change.disappeared)
         return {rid: (up[rid], down[rid]) for rid in sorted(set(up) | set(down))}
 
+    def reweighed_by_rule(self) -> dict[str, int]:
+        """rule id -> findings whose severity or cost changes."""
+        return dict(sorted(Counter(f.rule_id for c in self.changes for f in c.reweighed).items()))
+
     def to_dict(self) -> dict:
         data = asdict(self)
-        data["by_rule"] = {k: {"appeared": a, "disappeared": d} for k, (a, d) in self.by_rule().items()}
+        reweighed = self.reweighed_by_rule()
+        data["by_rule"] = {k: {"appeared": a, "disappeared": d, "reweighed": reweighed.get(k, 0)}
+                           for k, (a, d) in self.by_rule().items()}
+        for rid, n in reweighed.items():
+            data["by_rule"].setdefault(rid, {"appeared": 0, "disappeared": 0, "reweighed": n})
+        data["by_rule"] = dict(sorted(data["by_rule"].items()))
         return data
 
 
 def _findings(result) -> dict[tuple[str, str, str], FindingView]:
-    return {(o.rule_id, o.subject, o.status): FindingView(o.rule_id, o.subject, o.status, o.severity, o.message)
+    lost: Counter = Counter()
+    for rule_id, subject, points in result.lost:
+        lost[(rule_id, subject)] += points
+    return {(o.rule_id, o.subject, o.status): FindingView(o.rule_id, o.subject, o.status, o.severity, o.message,
+                                                          lost[(o.rule_id, o.subject)])
             for o in result.outcomes if o.status != "pass"}
+
+
+def _reweighed(old: dict, new: dict) -> list[Reweighed]:
+    out = []
+    for key in sorted(old.keys() & new.keys()):
+        a, b = old[key], new[key]
+        if a.severity != b.severity or a.points != b.points:
+            out.append(Reweighed(b.rule_id, b.subject, b.status, b.message, a.severity, b.severity, a.points, b.points))
+    return out
 
 
 def diff_rulesets(db_url: str, current, proposed, *, latest_only: bool = False, year: int | None = None,
@@ -115,14 +154,15 @@ def diff_rulesets(db_url: str, current, proposed, *, latest_only: bool = False, 
                 parsed, ctx = context_for(session, snapshot)
                 before, after = evaluate(current, parsed, ctx), evaluate(proposed, parsed, ctx)
             except Exception as exc:  # one unreadable snapshot must not hide the rest of the preview
-                diff.errors.append(f"snapshot {snapshot_id} ({agency.slug}): {type(exc).__name__}: {exc}")
+                diff.errors.append(f"{agency.name}的年报版本 {snapshot_id} 无法评分：{type(exc).__name__}: {exc}")
                 continue
             diff.snapshots += 1
             old, new = _findings(before), _findings(after)
             change = SnapshotDiff(snapshot.id, agency.slug, agency.name, report.year, report.url, latest,
                                   before.score, after.score, before.grade, after.grade,
                                   appeared=[new[k] for k in sorted(new.keys() - old.keys())],
-                                  disappeared=[old[k] for k in sorted(old.keys() - new.keys())])
+                                  disappeared=[old[k] for k in sorted(old.keys() - new.keys())],
+                                  reweighed=_reweighed(old, new))
             if change.changed:
                 diff.changes.append(change)
             if progress:

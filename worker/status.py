@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
+from notifications.labels import label
 from worker.expectations import compute
 from worker.planning import expected_year
 
@@ -107,7 +108,7 @@ def _row(agency, year, today, deadline, sources, reports, opened) -> AgencyStatu
         elif report.parse_status == "needs_review":  # another agency's or year's report: not judged
             state, detail = "needs_review", report.parse_error
         elif report.parse_status != "parsed":
-            state, detail = "unreadable", f"{report.parse_status}: {report.parse_error}"
+            state, detail = "unreadable", label("parse_status", report.parse_status)  # the reason stays in the API
         elif report.evaluation_id is None:
             state, detail = "not_scored", "没有可用的规则"
         else:

@@ -80,12 +80,15 @@ def test_mail_to_an_agency_and_the_digest_to_the_office_by_real_smtp(rt, mailbox
     parts = {p.get_content_type(): p for p in notice.walk()}
     text = parts["text/plain"].get_payload(decode=True).decode("utf-8")
     assert "ARI-01" in text and "请于2026年7月21日前完成整改" in text
+    assert "表三“一、本年新收”行自然人列：31 件" in text and "算式：31 + 2 = 33" in text and "apply." not in text
     assert "<strong>" in parts["text/html"].get_payload(decode=True).decode("utf-8")
     digest = next(m for r, m in mailbox.messages if r == ["gkb@shifan.example.cn"])
     assert subject(digest).startswith("【年报监测汇总】2026年6月30日：6个单位")
     attachment = next(p for p in digest.walk() if p.get_filename())
     csv_text = attachment.get_payload(decode=True).decode("utf-8-sig")
-    assert csv_text.splitlines()[0].startswith("slug,name,level") and "qinghe-sthj" in csv_text
+    header, *rows = csv_text.splitlines()
+    assert header.startswith("地区,单位,层级,报告年度,状态") and "青河区生态环境局" in csv_text
+    assert any(",逾期未发布," in row for row in rows) and not any(",missing," in row or ",'," in row for row in rows)
     office = rt.endpoint.to("office")
     assert office and all(m["title"].startswith("【年报监测】") for m in office)  # alerts only
 

@@ -160,7 +160,7 @@ def test_a_page_dated_before_nianbao_could_have_seen_it_is_flagged(site, polling
     assert report.backdated and report.visible_after == date(2026, 2, 2)
     assert not reports(rt)["2024.pdf"].backdated  # seen on the first poll: nothing to compare with
     (event,) = events(rt, "backdated")
-    assert "2026-01-25" in event.detail
+    assert "2026年1月25日" in event.detail
     with session_scope(rt.db_url) as session:
         exp = session.exec(select(ExpectedReport)).one()
     # A department's deadline is 31 Jan: judged on the date it was still absent, the report is late.

@@ -77,7 +77,7 @@ def test_circuit_breaker_opens_after_n_failures_tells_once_backs_off_and_recover
             delays.append(source.next_poll_at - source.last_polled_at)
     assert source.failures == 5 and source.unreachable_since is not None and "HTTP 503" in source.status_reason
     (event,) = events(rt, "unreachable")
-    assert "3 failed polls in a row" in event.detail and event.noticed_at is None
+    assert "连续3次抓取失败" in event.detail and event.noticed_at is None
     assert delays[0] <= timedelta(minutes=11)  # a quick retry first
     assert delays[4] > delays[3] > delays[2] > timedelta(minutes=45)  # then backing off, open circuit
     assert delays[4] <= timedelta(hours=rt.settings.breaker_max_backoff_hours)
@@ -116,7 +116,7 @@ def test_a_report_changed_after_publication_is_a_new_snapshot_and_recorded(site,
     assert len(snapshots) == 2 and report.edit_count == 1 and report.edited_at is not None
     assert report.latest_snapshot_id == max(s.id for s in snapshots)
     (event,) = events(rt, "silent_edit")
-    assert "changed after publication" in event.detail and event.report_id == report.id
+    assert "发布后内容有变化" in event.detail and event.report_id == report.id
 
 
 def test_recheck_of_known_reports_follows_their_schedule_unless_forced(site, polling):

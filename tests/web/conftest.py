@@ -63,3 +63,72 @@ def login(client: TestClient, user: tuple[str, str]) -> str:
                                     "next": "/"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     return csrf_from(client.get("/").text)
+
+
+# ---- the console on the demo's data, over several days (shared by the plain-Chinese and screen tests) --------
+CLERK, DIRECTOR = ("王科员", "clerk-pass"), ("李主任", "director-pass")  # Chinese names: no ASCII word to confuse
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    """The demo's six agencies on SQLite, run over the days that produce every notice kind and state:
+    day 0 (deficiency, alert, missing, admin, digest), fgj's corrected re-publication a week later
+    (resolution, and a silent edit of songlin-xian: an alert from polling), a silence, the reminder
+    before the date to correct by, the overdue copy after it, and the digest that lists it."""
+    import functools
+    import shutil
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from cli.demo import QuietHandler
+    from models import Deficiency, Silence
+    from models.db import migrate, session_scope
+    from tests.conftest import EXAMPLES, JsonEndpoint, Server
+    from worker.runner import run_cycle
+
+    tmp = tmp_path_factory.mktemp("world")
+    root = tmp / "portals"
+    shutil.copytree(EXAMPLES / "portals", root)
+    portals = Server(functools.partial(QuietHandler, directory=str(root)))
+    endpoint = JsonEndpoint()
+    url = f"sqlite:///{tmp / 'nianbao.db'}"
+    migrate(url)
+    rt = make_runtime(tmp, url, write_roster(tmp / "agencies.yaml", portals.base, endpoint))
+    day = rt.settings.today
+    try:
+        assert not run_cycle(rt).errors
+        rt.settings.today = day + timedelta(days=7)
+        shutil.copyfile(EXAMPLES / "corrected" / "qinghe-fgj" / "nb2025.html", root / "qinghe-fgj" / "nb2025.html")
+        page = root / "songlin-xian" / "nb2025.html"
+        page.write_text(page.read_text(encoding="utf-8").replace(">51<", ">52<", 1), encoding="utf-8")
+        with session_scope(url) as session:
+            session.add(Silence(agency_id=None, rule_id="TXT-11", until=day + timedelta(days=400),
+                                reason="错别字另行通报", created_by="王科员"))
+            session.commit()
+        assert not run_cycle(rt).errors
+        with session_scope(url) as session:
+            correct_by = min(c.correct_by for c in session.exec(select(Deficiency).where(Deficiency.state == "open")))
+        for today in (correct_by - timedelta(days=1), correct_by + timedelta(days=1), correct_by + timedelta(days=8)):
+            rt.settings.today = today
+            assert not run_cycle(rt).errors
+        rt.endpoint, rt.portals = endpoint, portals
+        yield rt
+    finally:
+        portals.close()
+        endpoint.server.close()
+
+
+@pytest.fixture(scope="session")
+def world_accounts():
+    from web.auth import accounts_from_env, hash_password
+
+    return accounts_from_env({"NIANBAO_WEB_USERS": f"{CLERK[0]}:{hash_password(CLERK[1], iterations=1000)}:viewer,"
+                                                   f"{DIRECTOR[0]}:{hash_password(DIRECTOR[1], iterations=1000)}:admin"})
+
+
+@pytest.fixture(scope="session")
+def world_app(world, world_accounts):
+    from web.app import create_app
+
+    return create_app(world, world_accounts, secret="world-secret")

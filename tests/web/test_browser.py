@@ -71,7 +71,7 @@ def test_overview_report_and_an_admins_silence_in_the_browser(browser, served):
     from tests.test_pipeline import EXPECTED_STATES
 
     assert states == EXPECTED_STATES
-    assert "发布截止日" in page.inner_text("#countdown")
+    assert "政府部门年报截止" in page.inner_text("#countdown")
 
     # The report page: the cells ARI-01 concerns are highlighted, the others are not.
     page.click("#overview tr[data-slug=qinghe-fgj] a")
@@ -81,10 +81,12 @@ def test_overview_report_and_an_admins_silence_in_the_browser(browser, served):
     assert cell.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 215, 215)"
     plain = page.locator("#apply td[data-field='apply.granted.natural']")
     assert plain.evaluate("e => getComputedStyle(e).backgroundColor") != "rgb(255, 215, 215)"
-    assert page.locator("#findings tr[data-rule=ARI-01]").count() == 2
+    assert page.locator("#findings .finding[data-rule=ARI-01]").count() == 2
 
     # Silence ARI-01 from the report page; the overview shows it.
-    form = page.locator("#findings tr[data-rule=ARI-01] form.silence").first
+    finding = page.locator("#findings .finding[data-rule=ARI-01]").first
+    finding.locator("details.silence-box summary").click()
+    form = finding.locator("form.silence")
     form.locator("input[name=reason]").fill("核实中")
     form.locator("button").click()
     page.wait_for_selector("#flash")
@@ -98,7 +100,7 @@ def test_a_read_only_user_gets_no_action_forms(browser, served):
     _sign_in(page, served, VIEWER)
     page.click("#overview tr[data-slug=qinghe-fgj] a")
     page.click("#reports a:has-text('2025')")
-    assert page.locator("#findings tr[data-rule=ARI-01]").count() == 2
+    assert page.locator("#findings .finding[data-rule=ARI-01]").count() == 2
     assert page.locator("form.silence").count() == 0
     # Posting the form anyway, with the session's valid CSRF token, is refused for the role.
     status = page.evaluate("""async () => {

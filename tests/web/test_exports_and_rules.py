@@ -31,9 +31,9 @@ def test_the_overview_exports_as_excel_and_csv_with_the_filters(client):
     sheet = load_workbook(io.BytesIO(r.content), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
-    assert header[:3] == ("编号", "机构", "层级") and "状态" in header and "得分" in header
+    assert header[:3] == ("单位代码", "单位", "层级") and "状态" in header and "得分" in header
     by_slug = {row[0]: dict(zip(header, row)) for row in body}
-    assert by_slug["qinghe-sthj"]["状态"] == "未发布"
+    assert by_slug["qinghe-sthj"]["状态"] == "逾期未发布"
     assert by_slug["qinghe-fgj"]["未整改错误"] == 2 and isinstance(by_slug["qinghe-fgj"]["得分"], int)
     assert len(body) == len(client.get("/api/agencies", headers=RO).json())
 
@@ -43,7 +43,7 @@ def test_the_overview_exports_as_excel_and_csv_with_the_filters(client):
 
     text = client.get("/api/agencies.csv", params={"state": "missing"}, headers=RO).content.decode("utf-8-sig")
     table = list(csv.DictReader(io.StringIO(text)))
-    assert table and {row["状态"] for row in table} == {"未发布"} and "qinghe-sthj" in {row["编号"] for row in table}
+    assert table and {row["状态"] for row in table} == {"逾期未发布"} and "qinghe-sthj" in {row["单位代码"] for row in table}
 
     assert client.get("/api/agencies.xlsx").status_code == 401
     assert client.get("/api/agencies.xlsx", params={"sort": "bogus"}, headers=RO).status_code == 422
@@ -122,7 +122,7 @@ def test_refused_and_malformed_form_actions_get_a_chinese_page(client):
     token = login(client, ADMIN)
     r = client.post("/actions/silence", data={"csrf_token": token, "until": "2026-12-31"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
-    assert "以下内容缺失或格式不对" in r.text and "rule_id" in r.text
+    assert "以下内容缺失或格式不对：规则编号、原因" in r.text and "rule_id" not in r.text
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and "没有这个页面" in missing.text
     api = client.get("/api/no-such", headers=AUTH)
@@ -137,7 +137,7 @@ def test_the_overview_pages_through_many_agencies(client, monkeypatch):
     monkeypatch.setattr(web.app, "OVERVIEW_PAGE", 3)
     first = client.get("/", params={"sort": "name"}).text
     assert len(re.findall(r'data-slug="([^"]+)"', first)) == 3 and 'id="next-page"' in first
-    assert f"共 {len(every)} 个机构" in first and 'id="prev-page"' not in first
+    assert f"共 {len(every)} 个单位" in first and 'id="prev-page"' not in first
     seen = []
     for page in range(1, -(-len(every) // 3) + 1):
         seen += re.findall(r'data-slug="([^"]+)"', client.get("/", params={"sort": "name", "page": page}).text)

@@ -1,0 +1,174 @@
+"""A person never reads an internal code: every page, export and notice kind, rendered on the
+demo's data over several days, is searched for field keys, status code words, None, Python
+reprs, raw ISO timestamps and English words.
+
+Left out, on purpose: URLs and e-mail addresses (they are addresses), user names, and what an
+admin edits as code (elements marked class="code": rule file names and their YAML)."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from sqlmodel import select
+
+from models import Agency, Notice, Report, Snapshot
+from models.db import session_scope
+from tests.conftest import REPO
+from tests.web.conftest import CLERK, DIRECTOR, csrf_from
+
+FIELD_KEY = re.compile(r"\b(?:previous\.)?(?:apply|active|active2019|review|litigation|meta)\.[a-z_]")
+CODES = """published late published_late pending missing unreachable ambiguous needs_review unreadable not_scored
+not_fetched parsed fetched fetch_failed discovered not_evaluated fail pass sent sending failed unknown no_target
+deficiency alert reminder overdue resolution digest admin admins office agency government department error warning
+info open resolved listing feed document ok new VERIFIED CORROBORATED IMPLIED UNVERIFIED structure format arithmetic
+timeliness text fees plausibility cross_year accessibility unsupported_format needs_ocr not_a_report too_large
+parse_failed natural business research nonprofit legal other_org total viewer""".split()
+CODE_WORD = re.compile(r"(?<![\w.-])(?:" + "|".join(sorted(CODES, key=len, reverse=True)) + r")(?![\w-])")
+REPR = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\bnull\b|\{'|'\}|\['|'\]|<\w[\w.]* object at|datetime\.|Decimal\(")
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b20\d\d-\d\d-\d\d\b")
+ENGLISH = re.compile(r"\b[A-Za-z]{4,}\b")
+ALLOWED_WORDS = {"nianbao", "Excel", "HTTP"}
+ADDRESS = re.compile(r"(?:https?|json|mailto|outbox)://\S+|\S+@\S+\.\w+|/api/\S+|\?\w+=\S+")  # …and query strings
+RULE_ID = re.compile(r"\b[A-Z]{2,5}-\d{2}[a-z]?\b")
+SLUG = re.compile(r"(?<![\w.-])(?:qinghe|songlin)-[a-z]+(?![\w-])|no-such")  # the roster's agency codes, typed in commands
+
+
+def offences(text: str, where: str) -> list[str]:
+    text = SLUG.sub(" ", RULE_ID.sub(" ", ADDRESS.sub(" ", text)))
+    found = []
+    for name, pattern in (("field key", FIELD_KEY), ("code word", CODE_WORD), ("repr/None", REPR),
+                          ("raw ISO date", ISO_TIME)):
+        for m in pattern.finditer(text):
+            found.append(f"{where}: {name} {m.group(0)!r} in …{text[max(0, m.start() - 30):m.end() + 30]!r}…")
+    for m in ENGLISH.finditer(text):
+        if m.group(0) not in ALLOWED_WORDS:
+            found.append(f"{where}: English word {m.group(0)!r} in …{text[max(0, m.start() - 30):m.end() + 30]!r}…")
+    return found
+
+
+def visible(html: str) -> str:
+    """The text a person sees (and the tooltips and placeholders they read), without code they edit."""
+    tree = HTMLParser(html)
+    for node in tree.css("script, style, textarea, .code, input[type=hidden]"):
+        node.decompose()
+    said = [tree.body.text(separator=" ") if tree.body else ""]
+    for node in tree.css("[title], [placeholder], [aria-label]"):
+        said += [node.attributes.get(a) or "" for a in ("title", "placeholder", "aria-label")]
+    return "\n".join(said)
+
+
+def test_the_plain_chinese_checker_catches_what_it_is_for():
+    for bad in ("位置：apply.new.natural", "状态 parsed", "已重新评分：{'steps': {}}", "发布日期 None", "2026-06-30T08:00",
+                "not_evaluated", "抓取 failed: timeout", "检查 snapshot 7"):
+        assert offences(bad, "sample"), bad
+    assert not offences("表三“一、本年新收”行自然人列：31 件；规则 ARI-01；http://x.example.cn/a/total.html", "sample")
+
+
+@pytest.fixture(scope="module")
+def pages(world, world_app):
+    """Every page the console has, as the admin sees it (with its forms), plus what actions flash."""
+    client = TestClient(world_app)
+    token = csrf_from(client.get("/login").text)
+    client.post("/login", data={"username": DIRECTOR[0], "password": DIRECTOR[1], "csrf_token": token, "next": "/"})
+    with session_scope(world.db_url) as session:
+        slugs = list(session.exec(select(Agency.slug)))
+        regions = sorted({r for r in session.exec(select(Agency.region)) if r})
+        reports = [(r.id, r.latest_snapshot_id) for r in session.exec(select(Report))]
+        versions = [(s.report_id, s.id) for s in session.exec(select(Snapshot))]
+        notice_ids = list(session.exec(select(Notice.id)))
+    paths = ["/", "/?state=missing", "/?sort=score&order=desc", "/deficiencies", "/deficiencies?overdue=1",
+             "/deficiencies?severity=warning", "/notices", "/notices?kind=alert", "/notices?agency=青河区发展和改革局",
+             "/notices?agency=没有的单位", "/silences", "/rules", "/rules?file=arithmetic.yaml",
+             "/agencies/no-such", f"/reports/{2**63}", "/reports/1?snapshot=99999", "/no-such-page"]
+    paths += [f"/agencies/{s}" for s in slugs] + [f"/regions/{r}" for r in regions]
+    paths += [f"/reports/{r}" for r, _ in reports] + [f"/reports/{r}?snapshot={s}" for r, s in versions]
+    paths += [f"/notices/{n}" for n in notice_ids]
+    out = {path: client.get(path) for path in paths}
+    csrf = csrf_from(out["/"].text)
+    # What the admin's actions answer, as the next page shows it.
+    for action, data in (("/actions/silence", {"rule_id": "TXT-05", "until": "2099-12-31", "reason": "核实中",
+                                               "agency": "qinghe-qu"}),
+                         ("/actions/silence", {"rule_id": "TXT-05", "until": "2020-01-01", "reason": "过期"}),
+                         (f"/actions/notices/{notice_ids[0]}/ack", {}), (f"/actions/notices/{notice_ids[0]}/ack", {}),
+                         (f"/actions/notices/{notice_ids[0]}/resend", {}), ("/actions/agencies/qinghe-fgj/repoll", {}),
+                         ("/actions/rescore", {"agency": "qinghe-fgj"}), ("/actions/silence", {"until": "x"})):
+        r = client.post(action, data={"csrf_token": csrf, **data}, headers={"referer": "http://testserver/silences"})
+        out[f"POST {action} {sorted(data)}"] = r
+    original = (world.rules.directory / "timeliness.yaml").read_text(encoding="utf-8")
+    out["POST /rules/diff"] = client.post("/rules/diff", data={
+        "csrf_token": csrf, "file": "timeliness.yaml", "year": 2025,
+        "content": original.replace("severity: warning", "severity: error", 1)})
+    out["POST /rules/diff (typo)"] = client.post("/rules/diff", data={
+        "csrf_token": csrf, "file": "timeliness.yaml", "year": 2025, "content": original.replace("severity:", "sevrity:", 1)})
+    anonymous = TestClient(world_app)
+    out["/login"] = anonymous.get("/login")
+    return client, out
+
+
+def test_every_page_and_answer_is_in_plain_chinese(pages):
+    client, out = pages
+    problems = []
+    for path, r in out.items():
+        assert r.status_code in (200, 400, 404, 422), (path, r.status_code)
+        if path == "POST /rules/diff (typo)":
+            assert r.status_code == 400 and 'class="code"' in r.text  # the file:line message is the admin's code
+        problems += offences(visible(r.text), path)
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_every_notice_kind_is_in_plain_chinese(world):
+    with session_scope(world.db_url) as session:
+        notices = list(session.exec(select(Notice)))
+    kinds = {n.kind for n in notices}
+    assert kinds >= {"deficiency", "alert", "missing", "admin", "digest", "reminder", "overdue", "resolution"}, kinds
+    problems = []
+    for n in notices:
+        problems += offences(n.subject, f"notice {n.id} ({n.kind}) subject")
+        problems += offences(n.body, f"notice {n.id} ({n.kind}) body")
+        if n.body_html:
+            problems += offences(visible(n.body_html), f"notice {n.id} ({n.kind}) html")
+        if n.attachment:
+            problems += offences(n.attachment, f"notice {n.id} ({n.kind}) attachment {n.attachment_name}")
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_every_export_is_in_plain_chinese(pages):
+    from openpyxl import load_workbook
+
+    client, _ = pages
+    problems = []
+    for path in ("/api/agencies.csv", "/api/agencies.csv?state=missing", "/api/regions.csv"):
+        r = client.get(path)
+        assert r.status_code == 200
+        problems += offences(r.content.decode("utf-8-sig"), path)
+    book = load_workbook(io.BytesIO(client.get("/api/agencies.xlsx").content), read_only=True)
+    for sheet in book.worksheets:
+        problems += offences(sheet.title, "xlsx sheet name")
+        for row in sheet.iter_rows(values_only=True):
+            problems += offences(" ".join(str(v) for v in row if isinstance(v, str)), f"xlsx {sheet.title}")
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_the_command_line_speaks_plain_chinese(world):
+    env = {"NIANBAO_DATABASE_URL": world.db_url, "NIANBAO_TODAY": world.today().isoformat(),
+           "NIANBAO_AGENCIES_FILE": str(world.settings.agencies_file), "NIANBAO_HOME": str(world.settings.home),
+           "NIANBAO_ALLOW_PRIVATE_HOSTS": "1", "COLUMNS": "500"}  # wide: addresses are not wrapped
+    import os
+
+    with session_scope(world.db_url) as session:
+        report_id = session.exec(select(Report.id).where(Report.url.contains("qinghe-qu/nb2025"))).one()
+    problems = []
+    for args in (["status"], ["notices", "list", "--limit", "200"], ["digest"], ["notices", "preview", "--report", str(report_id)]):
+        run = subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, cwd=REPO,
+                             env={**os.environ, **env}, timeout=180)
+        assert run.returncode == 0, (args, run.stderr)
+        # The CLI prints slugs to type back into it; the rest is for people.
+        text = re.sub(r"\b[a-z]+(?:-[a-z]+)+\b", " ", run.stdout)
+        problems += offences(text, "nianbao " + " ".join(args))
+    assert not problems, "\n".join(problems[:40])
