@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo web test install lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/nianbao demo
+
+# The dashboard on the demo's data (runs the demo first if needed); prints a demo account.
+web: $(STAMP)
+	$(BIN)/nianbao web --demo
 
 test: $(STAMP)
 	$(BIN)/lint-imports

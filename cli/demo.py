@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DEMO_TODAY = date(2026, 6, 30)  # after both 2025 deadlines (1月31日, 3月31日)
 DEMO_HOME = Path("var/demo")
-DASHBOARD_HINT = "make web（或 .venv/bin/nianbao demo-web），浏览器打开 http://127.0.0.1:8000/"
+DASHBOARD_HINT = "make web（即 .venv/bin/nianbao web --demo），浏览器打开 http://127.0.0.1:8000/"
 # The pipeline's step names, as the progress bar shows them.
 STEP_CN = {"poll": "抓取栏目", "poll_batch": "抓取栏目", "poll_source": "抓取栏目", "fetch_report": "下载年报",
            "parse_snapshot": "读取年报", "evaluate": "评分", "plan_notices": "生成通知", "deliver": "发送通知",

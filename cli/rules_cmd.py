@@ -91,6 +91,9 @@ def rules_diff(against: Path = typer.Option(..., "--against", help="The proposed
             console.print(f"  [red]+ {f.rule_id} {f.subject}[/] {f.status}: {f.message}", soft_wrap=True)
         for f in change.disappeared:
             console.print(f"  [green]- {f.rule_id} {f.subject}[/] {f.status}: {f.message}", soft_wrap=True)
+        for f in change.reweighed:
+            console.print(f"  [yellow]~ {f.rule_id} {f.subject}[/] {f.severity_before} → {f.severity_after}, "
+                          f"−{f.points_before:g} → −{f.points_after:g} points", soft_wrap=True)
     for rule_id, (up, down) in diff.by_rule().items():
         console.print(f"{rule_id}: +{up} −{down}")
     for error in diff.errors:

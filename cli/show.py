@@ -54,12 +54,12 @@ def _grid(title: str, rows: list[tuple[str, str]], cols: list[tuple[str, str]], 
         return None
     table = Table(title=title, show_lines=False)
     table.add_column("")
-    for _, label in cols:
-        table.add_column(label, justify="right")
-    for r, label in rows:
+    for _, heading in cols:
+        table.add_column(heading, justify="right")
+    for r, row_label in rows:
         cells = [_value(data, f"{prefix}{r}.{c}") for c, _ in cols]
         if any(c != "[dim]·[/]" for c in cells):
-            table.add_row(label, *cells)
+            table.add_row(row_label, *cells)
     return table
 
 

@@ -80,3 +80,45 @@ def test_status_json_and_rules_commands(tmp_path):
 def test_invalid_setting_stops_at_start_with_its_name():
     run = nianbao("status", env={"NIANBAO_DATABASE_URL": "mysql://x"})
     assert run.returncode == 2 and "NIANBAO_DATABASE_URL" in run.stderr
+
+
+def test_web_demo_opens_the_dashboard_on_the_demos_data_with_a_printed_account(tmp_path):
+    """`make web`: the demo's data (the demo runs first when it has not), a demo account printed."""
+    import re
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "NIANBAO_WEB_USERS": "", "COLUMNS": "160"}
+    server = subprocess.Popen([sys.executable, "-m", "cli.main", "web", "--demo", "--port", str(port)], cwd=tmp_path,
+                              env={**env, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        said, password = "", None
+        deadline = time.monotonic() + 180
+        while password is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            said += line
+            match = re.search(r"演示账户：用户名 demo，密码 (\S+)（管理员", line)
+            password = match.group(1) if match else None
+        assert password, said
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10) as client:
+            while time.monotonic() < deadline:
+                try:
+                    page = client.get("/login")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+            client.post("/login", data={"username": "demo", "password": password, "csrf_token": token, "next": "/"})
+            overview = client.get("/").text
+        assert "2025年度政府信息公开工作年度报告总览" in overview and len(re.findall(r"<tr data-slug=", overview)) == 6
+        assert (tmp_path / "var/demo/nianbao.db").is_file()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -94,7 +94,7 @@ def histogram(title: str, counts: list[int], labels: list[str], *, tones: list[s
 def line_chart(title: str, points: list[tuple[str, float]], *, low: float = 0, high: float = 100) -> Markup:
     """A trend (e.g. an agency's score by year), each point labelled with its value; room is
     kept above the highest label and below the axis labels so nothing is clipped."""
-    height, left, right, top, bottom = 170, 28, 16, 22, 140
+    height, left, right, top, bottom = 170, 40, 30, 22, 140  # room for "2025年" under the end points
     n = len(points)
     step = (WIDTH - left - right) / max(1, n - 1) if n > 1 else 0
     span = (high - low) or 1

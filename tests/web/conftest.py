@@ -91,6 +91,7 @@ def world(tmp_path_factory):
     root = tmp / "portals"
     shutil.copytree(EXAMPLES / "portals", root)
     portals = Server(functools.partial(QuietHandler, directory=str(root)))
+    portals.root = root
     endpoint = JsonEndpoint()
     url = f"sqlite:///{tmp / 'nianbao.db'}"
     migrate(url)

@@ -20,7 +20,7 @@ from sqlmodel import select
 from models import Agency, Notice, Report, Snapshot
 from models.db import session_scope
 from tests.conftest import REPO
-from tests.web.conftest import CLERK, DIRECTOR, csrf_from
+from tests.web.conftest import DIRECTOR, csrf_from
 
 FIELD_KEY = re.compile(r"\b(?:previous\.)?(?:apply|active|active2019|review|litigation|meta)\.[a-z_]")
 CODES = """published late published_late pending missing unreachable ambiguous needs_review unreadable not_scored
