@@ -146,21 +146,33 @@ def parse(file: Path, as_json: bool = typer.Option(False, "--json", help="Print 
 
 
 @agencies_app.command("check")
-def agencies_check(file: Path):
-    """Report every mistake in an agencies file, with file:line and what to write instead."""
-    from config.agencies import AgencyFileError, load_roster
+def agencies_check(file: Path,
+                   resolve: bool = typer.Option(True, "--resolve/--no-resolve",
+                                                help="Ask DNS whether source hosts are private addresses (3 s at most).")):
+    """Report every mistake in an agencies file, with file:line and what to write instead.
+
+    Notice targets are checked by Apprise itself, with ${NAME} secrets as placeholders: the
+    secrets need not be set here. Warnings (a secret not set in this environment, an allowed
+    host that matches no source, a source on a private address) do not fail the check."""
+    import notifications.outbox  # noqa: F401  (registers outbox:// with Apprise before the targets are checked)
+    from config.agencies import AgencyFileError, dns_warnings, load_roster
 
     try:
         roster = load_roster(file)
     except AgencyFileError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)  # plain lines: editors and grep read file:line
-        err.print(f"[red]{len(exc.problems)} problem(s) in {file}[/red]")
+        errors = sum(1 for p in exc.problems if p.level == "error")
+        err.print(f"[red]{errors} problem(s) in {file}[/red]")
         raise typer.Exit(1)
+    warnings = roster.warnings + (dns_warnings(roster) if resolve else [])
+    for warning in warnings:
+        typer.echo(str(warning), err=True)
     levels = [a.level for a in roster.agencies]
     console.print(f"[green]ok[/green]: {roster.office_name}; {len(roster.agencies)} agencies "
                   f"({levels.count('government')} governments, {levels.count('department')} departments), "
-                  f"{sum(len(a.sources) for a in roster.agencies)} sources")
+                  f"{sum(len(a.sources) for a in roster.agencies)} sources"
+                  + (f"; {len(warnings)} warning(s)" if warnings else ""))
 
 
 @db_app.command("upgrade")

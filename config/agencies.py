@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from config.polling import read_polling
+from config.targets import host_is_local, resolve_private, target_problem
 
 LEVELS = ("government", "department")
 SOURCE_KINDS = ("listing", "feed", "document")
@@ -52,9 +53,11 @@ class Problem:
     line: int
     message: str
     hint: str = ""
+    level: str = "error"  # "warning": the file loads, but something will not work as written
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}" + (f" — {self.hint}" if self.hint else "")
+        label = "warning: " if self.level == "warning" else ""
+        return f"{self.file}:{self.line}: {label}{self.message}" + (f" — {self.hint}" if self.hint else "")
 
 
 class AgencyFileError(Exception):
@@ -67,6 +70,7 @@ class AgencyFileError(Exception):
 class SourceSpec:
     url: str
     kind: str = "listing"
+    line: int = 0  # where the agencies file gives it
 
 
 @dataclass
@@ -88,6 +92,8 @@ class Roster:
     office_notify: list
     agencies: list[AgencySpec]
     admins_notify: list = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # the file loads; these will not work as written
+    path: str = ""
 
 
 class _Reader:
@@ -97,10 +103,15 @@ class _Reader:
         self.path = path
         self.env = env
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def problem(self, node: yaml.Node | None, message: str, hint: str = "") -> None:
         line = node.start_mark.line + 1 if node is not None else 1
         self.problems.append(Problem(self.path, line, message, hint))
+
+    def warn(self, node: yaml.Node | None, message: str, hint: str = "") -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.warnings.append(Problem(self.path, line, message, hint, level="warning"))
 
     def mapping(self, node: yaml.Node, what: str, known: dict[str, str]) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
@@ -126,11 +137,17 @@ class _Reader:
         return self.expand(node, node.value, what)
 
     def expand(self, node: yaml.Node, value: str, what: str) -> str:
+        """${NAME} from the environment. One that is not set is no error: notice targets keep
+        ${NAME} and read it when sending, so the file is checked without the secrets; the
+        check says which targets would fail here until it is set."""
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in self.env:
-                self.problem(node, f"{what} refers to ${{{name}}}, which is not set in the environment",
-                             f"export {name}=… before starting nianbao")
+                target = "notify" in what or "admins" in what
+                self.warn(node, f"{what} refers to ${{{name}}}, which is not set in this environment",
+                          f"export {name}=… where nianbao runs ("
+                          + ("read when a notice is sent: notices to this target fail until it is set)" if target
+                             else "read when the file is loaded)"))
                 return match.group(0)
             return self.env[name]
 
@@ -181,9 +198,9 @@ def _targets(reader: _Reader, node: yaml.Node, what: str) -> list:
 
 
 def _check_apprise_url(reader: _Reader, node: yaml.Node, url: str) -> None:
-    if "://" not in expand_env(url, reader.env):
-        reader.problem(node, f"notice target '{url}' is not an Apprise URL",
-                       "write e.g. mailto://user:${SMTP_PASSWORD}@example.org or json://host/path")
+    found = target_problem(url, reader.env)
+    if found:
+        reader.problem(node, *found)
 
 
 def _source(reader: _Reader, node: yaml.Node, where: str) -> SourceSpec | None:
@@ -196,10 +213,38 @@ def _source(reader: _Reader, node: yaml.Node, where: str) -> SourceSpec | None:
     parts = urlsplit(url)
     if url and "${" not in url and (parts.scheme not in ("http", "https") or not parts.hostname):
         reader.problem(keys["url"], f"source url '{url}' is not an http(s) URL", "write https://host/path")
+    elif url and "${" not in url and host_is_local(parts.hostname or ""):
+        reader.warn(keys["url"], f"source url '{url}' is on a private or loopback address",
+                    "the fetcher refuses it unless NIANBAO_ALLOW_PRIVATE_HOSTS=1 (demo and tests only)")
     kind = reader.text(keys["kind"], f"{where} kind") if "kind" in keys else "listing"
     if kind and kind not in SOURCE_KINDS:
         reader.problem(keys["kind"], f"unknown source kind '{kind}'", "use one of: " + " | ".join(SOURCE_KINDS))
-    return SourceSpec(url=url, kind=kind)
+    return SourceSpec(url=url, kind=kind, line=keys["url"].start_mark.line + 1)
+
+
+def _check_allowed_hosts(reader: _Reader, node: yaml.Node, hosts: list[str], sources: list[SourceSpec],
+                         where: str) -> None:
+    """A source no allowed host covers is never fetched (an error); an allowed host that covers
+    no source is worth a look (a typo, or where the reports' attachments live)."""
+    source_hosts = {(urlsplit(s.url).hostname or "").lower(): s for s in sources if "${" not in s.url}
+    source_hosts.pop("", None)
+    for host, spec in source_hosts.items():
+        if not host_allowed(host, hosts):
+            reader.problems.append(Problem(reader.path, spec.line, f"{where}: source host {host} is not in its "
+                                           f"allowed_hosts ({', '.join(hosts)}), so it is never fetched",
+                                           f"add {host} (or its domain) to allowed_hosts"))
+    for item, host in zip(getattr(node, "value", []), hosts):
+        if host and not any(host_allowed(h, [host]) for h in source_hosts):
+            close = difflib.get_close_matches(host.lower(), source_hosts, n=1)
+            reader.warn(item, f"allowed host '{host}' matches none of the sources of {where}",
+                        f"did you mean '{close[0]}'?" if close
+                        else "fine if reports or attachments are served from it; otherwise remove it")
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    """As the fetcher decides: an allowed entry covers the host itself and its subdomains."""
+    host = host.lower().rstrip(".")
+    return any(host == a.lower().rstrip(".") or host.endswith("." + a.lower().rstrip(".")) for a in allowed)
 
 
 def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
@@ -235,7 +280,9 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
         if deadline and not MMDD.match(deadline):
             reader.problem(keys["deadline"], f"deadline '{deadline}' is not MM-DD", "write e.g. '01-31' in quotes")
     hosts = reader.texts(keys["allowed_hosts"], f"{where} allowed_hosts") if "allowed_hosts" in keys else []
-    if not hosts:
+    if hosts:
+        _check_allowed_hosts(reader, keys["allowed_hosts"], hosts, sources, where)
+    else:
         hosts = sorted({urlsplit(s.url).hostname or "" for s in sources} - {""})
     return AgencySpec(
         slug=slug,
@@ -288,9 +335,24 @@ def parse_roster(text: str, path: str = "<agencies>", env: dict[str, str] | None
     else:
         reader.problem(top.get("agencies", root), "agencies must be a list", "add agencies: followed by '- slug: …' items")
     if reader.problems:
-        raise AgencyFileError(reader.problems)
+        raise AgencyFileError(sorted(reader.problems + reader.warnings, key=lambda p: p.line))
     return Roster(office_name=office_name, office_notify=office_notify, admins_notify=admins_notify,
-                  agencies=agencies)
+                  agencies=agencies, warnings=reader.warnings, path=path)
+
+
+def dns_warnings(roster: Roster, budget: float = 3.0) -> list[Problem]:
+    """Sources whose host name resolves to a private or loopback address (the fetcher refuses
+    them unless NIANBAO_ALLOW_PRIVATE_HOSTS); asked of DNS by `agencies check` only."""
+    sources = [(a, s) for a in roster.agencies for s in a.sources if "${" not in s.url]
+    private = resolve_private([urlsplit(s.url).hostname or "" for _, s in sources if urlsplit(s.url).hostname], budget)
+    out = []
+    for agency, source in sources:
+        host = urlsplit(source.url).hostname or ""
+        if host in private and not host_is_local(host):
+            out.append(Problem(roster.path, source.line, f"source host {host} of agency '{agency.slug}' resolves to "
+                               f"the private or loopback address {private[host]}",
+                               "the fetcher refuses it unless NIANBAO_ALLOW_PRIVATE_HOSTS=1", level="warning"))
+    return out
 
 
 def expand_env(value: str, env: dict[str, str] | None = None) -> str:

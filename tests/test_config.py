@@ -1,5 +1,6 @@
 """Settings and the agencies file: mistakes are caught at load time, named by file and line."""
 
+import os
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import pytest
 
 from config.agencies import AgencyFileError, expand_env, parse_roster
 from config.settings import Settings, SettingsError, load_settings
+from tests.conftest import REPO
 
 GOOD = """\
 office:
@@ -46,10 +48,97 @@ def test_every_mistake_is_reported_with_its_line_and_a_fix():
     assert len(info.value.problems) >= 5
 
 
-def test_missing_secret_is_an_error_at_load_time_not_at_delivery():
+def test_the_file_is_checked_without_its_secrets():
+    """Secrets are read when a notice is sent: a missing one is a warning naming the line."""
+    roster = parse_roster(GOOD, "a.yaml", env={})
+    assert roster.office_notify == ["mailto://user:${SMTP_PASSWORD}@example.org"]
+    assert [str(w) for w in roster.warnings] == [
+        "a.yaml:4: warning: office notify refers to ${SMTP_PASSWORD}, which is not set in this environment — "
+        "export SMTP_PASSWORD=… where nianbao runs (read when a notice is sent: notices to this target fail "
+        "until it is set)"]
+
+
+BAD_TARGETS = """\
+office:
+  name: 示范市政务公开办
+  notify:
+    - notaschema://foo
+    - wecom://
+    - mailtos://gkb:${SMTP_PASSWORD}@mail.example.gov.cn/?to=gkb@example.gov.cn
+  admins:
+    - {url: "jsn://hooks.example.org/admins", kinds: [admin]}
+agencies:
+  - slug: qinghe-fgj
+    name: 青河区发展和改革局
+    level: department
+    sources:
+      - url: https://www.qinghe.example.cn/fgj/gknb/
+      - url: http://10.2.3.4/gknb/
+      - url: https://files.qinghe.example.org/gknb/
+    allowed_hosts: [qinghe.example.cn, qinghe.exmple.cn, 10.2.3.4]
+    notify: [wecombot://, "dingtalk://${DING_TOKEN}"]
+"""
+
+
+def test_notice_targets_are_checked_by_apprise_with_line_and_fix():
     with pytest.raises(AgencyFileError) as info:
-        parse_roster(GOOD, "a.yaml", env={})
-    assert "a.yaml:4:" in str(info.value) and "${SMTP_PASSWORD}" in str(info.value)
+        parse_roster(BAD_TARGETS, "t.yaml", env={})
+    errors = {p.line: str(p) for p in info.value.problems if p.level == "error"}
+    assert errors[4].startswith("t.yaml:4: notice target 'notaschema://foo': Apprise has no service called "
+                                "notaschema:// — ")
+    assert "wecom:// is Pushplus; write it as wecom://{token}" in errors[5] and "Pushplus token () is invalid" in errors[5]
+    assert "did you mean json://" in errors[8]
+    assert "WeCom Bot" in errors[18] and "wecombot://{key}" in errors[18]
+    assert 6 not in errors  # ${SMTP_PASSWORD} not set: checked with a placeholder, fine
+    assert errors[16].startswith("t.yaml:16: agency 'qinghe-fgj': source host files.qinghe.example.org is not in its "
+                                 "allowed_hosts")
+    warnings = {p.line: str(p) for p in info.value.problems if p.level == "warning"}
+    assert "private or loopback address" in warnings[15]
+    assert "allowed host 'qinghe.exmple.cn' matches none of the sources" in warnings[17]
+    assert "did you mean 'www.qinghe.example.cn'?" in warnings[17]
+    assert "${DING_TOKEN}" in warnings[18] and "${SMTP_PASSWORD}" in warnings[6]
+
+
+def test_a_secret_that_breaks_its_url_is_named_but_never_shown():
+    text = GOOD.replace("mailto://user:${SMTP_PASSWORD}@example.org", "mailtos://gkb:${SMTP_PASSWORD}@mail.example.org")
+    with pytest.raises(AgencyFileError) as info:
+        parse_roster(text, "s.yaml", env={"SMTP_PASSWORD": "p@ss/w0rd"})
+    assert "not a valid URL once ${SMTP_PASSWORD} is filled in" in str(info.value)
+    assert "%40" in str(info.value) and "p@ss" not in str(info.value)
+    assert parse_roster(text, "s.yaml", env={"SMTP_PASSWORD": "p%40ss%2Fw0rd"}).agencies
+
+
+def test_shipped_agencies_files_pass_without_secrets(tmp_path):
+    """deploy/agencies.yaml and the demo roster check clean on a machine without the secrets."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SMTP_PASSWORD", "NIANBAO_DEMO_BASE")}
+    for name in ("deploy/agencies.yaml", "examples/agencies.yaml"):
+        run = subprocess.run([sys.executable, "-m", "cli.main", "agencies", "check", "--no-resolve", name],
+                             capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert "ok" in run.stdout and "warning: " in run.stderr and " problem(s)" not in run.stderr
+
+
+def test_dns_names_that_resolve_to_private_addresses_are_warned_about(tmp_path):
+    from config.agencies import dns_warnings
+
+    roster = parse_roster(GOOD.replace("https://www.qinghe.example.cn/fgj/gknb/", "http://localhost:8080/gknb/")
+                          .replace("    notify: [json", "    allowed_hosts: [localhost]\n    notify: [json"),
+                          "d.yaml", env={"SMTP_PASSWORD": "x"})
+    assert any("private or loopback" in str(w) for w in roster.warnings)  # a name known without DNS
+    import ipaddress
+    import socket
+
+    host = socket.gethostname()  # a name only the resolver knows (here /etc/hosts: 127.0.0.1)
+    try:
+        address = ipaddress.ip_address(socket.getaddrinfo(host, None)[0][4][0].split("%")[0])
+    except OSError:
+        pytest.skip(f"this machine's name {host} does not resolve")
+    roster.agencies[0].sources[0].url = f"http://{host}:8080/gknb/"
+    warned = dns_warnings(roster)
+    if not (address.is_private or address.is_loopback):
+        assert warned == []
+        return
+    assert len(warned) == 1 and f"source host {host} of agency 'qinghe-fgj' resolves to the private" in str(warned[0])
 
 
 def test_broken_yaml_names_the_line():
@@ -88,7 +177,7 @@ def test_routing_targets_are_checked_and_selected():
 
     text = GOOD.replace("    notify: [json://hooks.example.org/fgj]\n", """    notify:
       - json://hooks.example.org/fgj
-      - {url: "mailto://gk.example.cn?to=a@example.cn", kinds: [deficency], min_severity: fatal}
+      - {url: "mailto://noreply@gk.example.cn?to=a@example.cn", kinds: [deficency], min_severity: fatal}
 """)
     with pytest.raises(AgencyFileError) as info:
         parse_roster(text, "r.yaml", env={"SMTP_PASSWORD": "x"})
@@ -97,6 +186,6 @@ def test_routing_targets_are_checked_and_selected():
     fixed = text.replace("deficency", "deficiency").replace("fatal", "error")
     targets = parse_roster(fixed, "r.yaml", env={"SMTP_PASSWORD": "x"}).agencies[0].notify
     assert select_targets(targets, "deficiency", "error") == ["json://hooks.example.org/fgj",
-                                                              "mailto://gk.example.cn?to=a@example.cn"]
+                                                              "mailto://noreply@gk.example.cn?to=a@example.cn"]
     assert select_targets(targets, "deficiency", "warning") == ["json://hooks.example.org/fgj"]
     assert select_targets(targets, "reminder", "error") == ["json://hooks.example.org/fgj"]

@@ -49,15 +49,20 @@ def record_health(rt: Runtime, component: str, ok: bool, message: str = "") -> N
 
 def refresh_roster(rt: Runtime) -> bool:
     """Re-read the agencies file into the tables; a broken file keeps the last good roster."""
+    import notifications.outbox  # noqa: F401  (outbox:// is an Apprise scheme once this is imported)
+
     try:
         roster = load_roster(rt.settings.agencies_file)
     except AgencyFileError as exc:
         log.error("agencies file has errors, keeping the previous roster:\n%s", exc)
         record_health(rt, "agencies", False, str(exc))
         return False
+    for warning in roster.warnings:
+        log.warning("agencies file: %s", warning)
     with session_scope(rt.db_url) as session:
         result = sync_roster(session, roster)
-    record_health(rt, "agencies", True, f"{result.agencies} agencies, {result.sources} sources")
+    warned = f"; {len(roster.warnings)} warning(s): {roster.warnings[0]}" if roster.warnings else ""
+    record_health(rt, "agencies", True, f"{result.agencies} agencies, {result.sources} sources{warned}")
     return True
 
 
