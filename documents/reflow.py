@@ -49,6 +49,8 @@ _ROW_WORD = re.compile(f"(?P<active>{_ACTIVE_WORDS})|(?P<apply>{_APPLY_WORDS})")
 # Header words of table 三, longest first (法人或其他组织 holds 其他): a header run together is
 # cut into its cells so the columns (社会组织 for 社会公益组织, a 小计) are still seen.
 _HEADER_WORDS = re.compile(r"法人或其他组织|社会公益组织|社会组织|公益组织|自然人|商业企业|科研机构|法律服务机构|小计|总计|其他")
+_PROSE = re.compile(r"[，,。；;！？]")
+_NOTE = re.compile(r"[（(][^（）()]*[)）]")
 _NUMBERING = re.compile(r"[一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十]+[)）]|\d\s*[.、．]")
 
 
@@ -107,6 +109,8 @@ def _table_rows(segment: str) -> list[tuple[str, str]] | None:
         at = _label_start(before)
         if at is None:
             continue
+        if not rows and _PROSE.search(_NOTE.sub("", before[zone.start() - text_from:at])):
+            return None  # a sentence that names 第二十条第… and a number, not a table
         head = before[:at].strip()
         words = _HEADER_WORDS.findall(head)
         if len(words) >= 5 and "本年" not in head:  # the header of table 三, its cells run together
@@ -119,8 +123,8 @@ def _table_rows(segment: str) -> list[tuple[str, str]] | None:
         out.append((f"{before[at:].strip()}\t{run}", "run"))
         text_from = end
         rows += 1
-    if not rows:
-        return None
+    if not rows or (rows == 1 and sum(ch.isdigit() for ch in out[-1][0]) < 3):
+        return None  # one short number after a label word is prose, not a table
     rest = segment[text_from:].strip()
     if rest:
         out.append((rest, False))

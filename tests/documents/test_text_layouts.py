@@ -121,3 +121,12 @@ def test_markdown_with_html_tables_reads_its_tables_and_stays_text():
     report = read_document(data, name="r.md")
     assert report.meta["format"] == "text" and report.fields["apply.new.total"] == 4
     assert report.meta["title"] == TITLE.strip()
+
+
+def test_a_long_sentence_naming_the_table_and_a_number_stays_prose():
+    sentence = ("根据条例第二十条第（一）项规定，本年制发行政规范性文件3件，现行有效12件，均已在门户网站公开，"
+                "并同步做好政策解读工作，群众满意度较高。")
+    assert _cut(sentence) is None
+    text = TITLE + "\n".join([HEADINGS[0], sentence, *HEADINGS[1:]]) + "\n"
+    report = read_document(text.encode(), name="r.txt")
+    assert report.narrative["documents_issued"]["value"] == 3
