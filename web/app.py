@@ -293,7 +293,8 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         year = expected_year(today)
         with session_scope(rt.db_url) as session:
             every = queries.overview(session, today)
-            board = queries.open_board(session, today, year)
+            board = queries.open_board(session, today, year, limit=8)
+            board_total = queries.open_count(session, year)
             office = queries.office_name(session)
         rows = queries.filter_rows(list(every), state=state, level=level, region=region, q=q, sort=sort,
                                    desc=order == "desc")
@@ -312,7 +313,7 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
             "page": page, "pages": pages, "league": league, "counts": counts, "params": params, "sort": sort,
             "order": order, "regions": sorted({r["region"] for r in every if r["region"]}), "year": year,
             "office": office, "countdowns": views.countdowns(every, year, today), "s": views.summary(every),
-            "board": board[:8], "board_total": len(board), "unpublished": unpublished[:8],
+            "board": board, "board_total": board_total, "unpublished": unpublished[:8],
             "unpublished_total": len(unpublished), "by_region": by_region, "charts": views.charts(every, by_region),
             "state_choices": choices("state"), "level_choices": choices("level")})
 

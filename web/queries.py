@@ -98,6 +98,11 @@ def open_board(session: Session, today: date, year: int, *, severity: str | None
         query = query.where(Agency.region == region)
     if overdue_only:
         query = query.where(Deficiency.correct_by < today)
+    if limit:  # the overview's few: ordered and cut in the database
+        late = case((Deficiency.correct_by < today, 0), else_=1)
+        rank = case({"error": 0, "warning": 1, "info": 2}, value=Deficiency.severity, else_=9)
+        undated = case((Deficiency.correct_by == None, 1), else_=0)  # noqa: E711 (nulls last on every database)
+        query = query.order_by(late, rank, undated, Deficiency.correct_by, Agency.name, Deficiency.rule_id).limit(limit)
     rows = []
     for d in session.exec(query):
         late = d.correct_by is not None and d.correct_by < today
@@ -110,6 +115,11 @@ def open_board(session: Session, today: date, year: int, *, severity: str | None
     rows.sort(key=lambda r: (not r["overdue"], SEVERITY_ORDER.get(r["severity"], 9), r["correct_by"] or "9999",
                              r["agency_name"], r["rule_id"]))
     return rows[:limit] if limit else rows
+
+
+def open_count(session: Session, year: int) -> int:
+    return session.exec(select(func.count()).select_from(Deficiency).where(Deficiency.year == year,
+                                                                          Deficiency.state == "open")).one()
 
 
 def all_silences(session: Session, today: date) -> list[dict]:

@@ -103,8 +103,10 @@ def test_every_page_fits_the_screen_and_is_saved_as_a_screenshot(world, site, ch
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= width, f"{name} is {overflow} px wide at {width} px"
         # Every chart label inside its picture (the old trend chart cut "100" off at the top).
-        outside += page.evaluate("""() => [...document.querySelectorAll('svg.chart')].flatMap(svg => {
-            const box = svg.viewBox.baseVal;
+        outside += page.evaluate("""() => [...document.querySelectorAll('main svg')].flatMap(svg => {
+            const view = svg.viewBox.baseVal;
+            const box = view && view.width ? view : {x: 0, y: 0, width: svg.width.baseVal.value,
+                                                     height: svg.height.baseVal.value};
             return [...svg.querySelectorAll('text')].filter(t => { const b = t.getBBox();
                 return b.x < box.x - 0.5 || b.y < box.y - 0.5 || b.x + b.width > box.x + box.width + 0.5
                        || b.y + b.height > box.y + box.height + 0.5; }).map(t => t.textContent); })""")
