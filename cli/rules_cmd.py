@@ -40,10 +40,15 @@ def rules_check(path: Optional[Path] = typer.Argument(None, help="Rules director
 def rules_test(path: Optional[Path] = typer.Argument(None, help="Rules directory (default: NIANBAO_RULES_DIR)."),
                tests: Optional[Path] = typer.Option(None, help="Test cases directory (default: <rules>/tests).")):
     """Run the rules' test cases (data files of reports and expected outcomes)."""
+    from rules import RuleFileError
     from rules.ruletests import run_rule_tests
 
     path = path or _rules_dir()
-    failures = run_rule_tests(path, tests or Path(path) / "tests")
+    try:
+        failures = run_rule_tests(path, tests or Path(path) / "tests")
+    except RuleFileError as exc:  # the rules themselves do not load: what `rules check` says
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
     for failure in failures:
         typer.echo(f"FAIL {failure}", err=True)
     if failures:

@@ -34,9 +34,10 @@ def _run(rule: Rule, report: ParsedReport, ctx: Context) -> list[Outcome]:
     try:
         return KINDS[rule.kind].run(rule, rule.params, report, ctx)
     except Exception as exc:  # a bug in one rule kind must not lose the whole evaluation
-        log.exception("rule %s failed on %s", rule.id, ctx.agency_name)
+        where = f"{rule.file}:{rule.line}" if rule.line else rule.file
+        log.exception("rule %s (%s) failed on %s", rule.id, where, ctx.agency_name)
         return [outcome(rule, "", "not_evaluated", f"未评估：规则执行出错（{type(exc).__name__}）。",
-                        {"error": repr(exc)})]
+                        {"error": f"{where}: {type(exc).__name__}: {exc}"[:500]})]
 
 
 def evaluate(ruleset: RuleSet, report: ParsedReport, ctx: Context, only: set[str] | None = None) -> Evaluation:

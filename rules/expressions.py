@@ -21,6 +21,10 @@ from rules.errors import ExpressionError
 from rules.fields import field_hint, is_known_field
 
 MAX_LENGTH = 4000  # ARI-02 spelled out is ~1000 characters; anything far longer is a mistake
+# Nesting of the parsed tree (a + b + c nests one level a term). The library's deepest is 26;
+# checking, rewriting and evaluating recurse several frames a level, so this keeps them far
+# from Python's recursion limit wherever they run (a worker's stack included).
+MAX_DEPTH = 100
 MAX_CONSTANT = 10**12  # larger literals are never a report figure; refusing them bounds arithmetic
 FUNCTIONS = {"abs": abs, "min": min, "max": max, "sum": lambda *xs: sum(xs), "round": round}
 
@@ -142,6 +146,19 @@ class _Rewriter(ast.NodeTransformer):
         return ast.copy_location(ast.Name(id=_safe_name(key), ctx=ast.Load()), node)
 
 
+_DEEP_HINT = ("each + or - nests one level: write a long sum as sum(a, b, c, …), "
+              "or split the check into several rules")
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def compile_expression(text: str) -> Expression:
     """Check and rewrite; raises ExpressionError with a hint. Called when rules load."""
     if not isinstance(text, str) or not text.strip():
@@ -154,6 +171,11 @@ def compile_expression(text: str) -> Expression:
     except SyntaxError as exc:
         raise ExpressionError(f"malformed expression: {exc.msg} at column {exc.offset}",
                               "check brackets and operators; field keys look like apply.new.total") from None
+    except (RecursionError, MemoryError):  # the parser's own limit on nesting
+        raise ExpressionError("expression nests too deeply to read", _DEEP_HINT) from None
+    depth = _depth(parsed)  # measured without recursion, before anything recurses over the tree
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"expression nests {depth} levels deep, more than {MAX_DEPTH}", _DEEP_HINT)
     rewriter = _Rewriter()
     tree = rewriter.visit(parsed).body
     ast.fix_missing_locations(tree)
@@ -177,6 +199,11 @@ def _linear(node: ast.AST, sign: int = 1) -> tuple[tuple[tuple[int, str], ...], 
         return left[0] + right[0], left[1] + right[1]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         return _linear(node.operand, -sign if isinstance(node.op, ast.USub) else sign)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sum":
+        parts = [_linear(arg, sign) for arg in node.args]  # sum(a, b, …) is a + b + …, flat
+        if any(part is None for part in parts):
+            return None
+        return tuple(t for part in parts for t in part[0]), sum(part[1] for part in parts)
     if isinstance(node, ast.Name) and node.id.startswith("f_"):
         return ((sign, node.id[2:].replace("__", ".")),), 0
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):

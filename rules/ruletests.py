@@ -174,7 +174,11 @@ def run_rule_tests(ruleset_dir: str | Path, tests_dir: str | Path) -> list[RuleT
             if not isinstance(case, dict):
                 failures.append(RuleTestFailure(label, data.line_of(i), "", "each case is a mapping"))
                 continue
-            found, ids = _check_case(case, ruleset, label, data.line_of(i))
+            try:
+                found, ids = _check_case(case, ruleset, label, data.line_of(i))
+            except Exception as exc:  # noqa: BLE001 - a case that breaks the runner is that case's failure
+                found, ids = [RuleTestFailure(label, data.line_of(i), str(case.get("name", "")),
+                                              f"the case could not be run: {type(exc).__name__}: {exc}")], set()
             failures.extend(found)
             covered |= ids
     for rid in ruleset.ids:

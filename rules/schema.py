@@ -107,7 +107,19 @@ def _applies(data: dict, issues: Issues) -> Applies:
 
 
 def parse_rule(data: Any, issues: Issues, line: int | None) -> Rule | None:
-    """One rule mapping -> Rule, or None after adding problems to ``issues``."""
+    """One rule mapping -> Rule, or None after adding problems to ``issues``. Whatever goes
+    wrong while checking or compiling a rule is that rule's problem, at its line: loading
+    never fails any other way (a worker keeps its last good rules and says why)."""
+    try:
+        return _parse_rule(data, issues, line)
+    except Exception as exc:  # noqa: BLE001 - RecursionError, a bug in a kind's parser, …
+        rule_id = data.get("id") if isinstance(data, dict) else None
+        issues.add(line, f"rule {rule_id or ''} could not be loaded ({type(exc).__name__}: {exc})".replace("  ", " "),
+                   "simplify the rule (shorter, less nested expressions); if it looks right, report it as a bug")
+        return None
+
+
+def _parse_rule(data: Any, issues: Issues, line: int | None) -> Rule | None:
     if not isinstance(data, dict):
         issues.add(line, "each rule is a mapping (id, title, severity, ...)", "start each rule with '- id: XXX-01'")
         return None

@@ -17,7 +17,11 @@ from worker.steps import Next
 
 
 class ActionError(ValueError):
-    pass
+    """A refused action; ``status`` is the HTTP answer (422: the submitted content is invalid)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 def silence(rt: Runtime, *, rule_id: str, until: date, reason: str, by: str, agency_slug: str | None) -> int:
@@ -119,8 +123,10 @@ def preview_rules(rt: Runtime, file_name: str, content: str, year: int | None = 
         raise ActionError(f"当前规则不可用：{exc}") from exc
     try:
         proposed = load_proposal(rt.rules.directory, file_name.strip(), content)
-    except (ProposalError, RuleFileError) as exc:
+    except ProposalError as exc:
         raise ActionError(str(exc)) from exc
+    except RuleFileError as exc:  # the content is invalid: file:line: what — fix, as `rules check` says it
+        raise ActionError(str(exc), status=422) from exc
     result = diff_rulesets(rt.db_url, current, proposed, latest_only=True, year=year).to_dict()
     result["year"] = year
     return result

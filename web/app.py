@@ -467,7 +467,8 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         try:
             diff = actions.preview_rules(rt, file, content, year)
         except actions.ActionError as exc:
-            return render(request, "rules.html", rules_context(user, file, content, diff_error=str(exc)), status=400)
+            return render(request, "rules.html", rules_context(user, file, content, diff_error=str(exc)),
+                          status=exc.status)
         return render(request, "rules.html", rules_context(user, file, content, diff=diff))
 
     # ---- admin actions (forms) -----------------------------------------------------------
@@ -653,8 +654,8 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         each report's current version scored with the current and the proposed rules. Nothing is saved."""
         try:
             return actions.preview_rules(rt, body.file, body.content, body.year)
-        except actions.ActionError as exc:
-            raise HTTPException(400, str(exc))
+        except actions.ActionError as exc:  # 422 with every problem as file:line: what — fix
+            raise HTTPException(exc.status, str(exc))
 
     @app.post("/api/notices/{notice_id}/ack", tags=["api"])
     def api_ack(notice_id: int, user: User = Depends(api_admin)):

@@ -66,6 +66,9 @@ class RulesCache:
                 # Keep evaluating with the last good rules; the error shows in `status`.
                 self.error = str(exc)
                 log.error("rules in %s are invalid, keeping the previous ones:\n%s", self.directory, exc)
+            except Exception as exc:  # noqa: BLE001 - never fail a task over it, never keep quiet about it
+                self.error = f"rules in {self.directory} could not be loaded: {type(exc).__name__}: {exc}"
+                log.exception("rules in %s could not be loaded, keeping the previous ones", self.directory)
         if self.ruleset is None:
             raise RulesUnavailable(self.error or f"no rules found in {self.directory}")
         return self.ruleset

@@ -73,7 +73,7 @@ def test_an_admin_previews_a_rule_change_and_nothing_is_saved(client, seeded):
 
     typo = original.replace("severity: error", "severity: eror", 1)
     r = client.post("/rules/diff", data={"csrf_token": token, "file": "arithmetic.yaml", "year": 2025, "content": typo})
-    assert r.status_code == 400 and 'id="diff-error"' in r.text
+    assert r.status_code == 422 and 'id="diff-error"' in r.text
     assert re.search(r"rules/arithmetic\.yaml:\d+", r.text) and "eror" in r.text
     assert "severity: eror" in r.text  # the admin's text is kept in the form to fix it
 
@@ -114,8 +114,18 @@ def test_the_rules_diff_api(client, seeded):
     assert client.post("/api/rules/diff", json=body, headers=RO).status_code == 403
     assert client.post("/api/rules/diff", json=body).status_code == 401
     bad = client.post("/api/rules/diff", json={**body, "content": "- id: [unclosed"}, headers=AUTH)
-    assert bad.status_code == 400 and "rules/arithmetic.yaml" in bad.json()["detail"]
+    assert bad.status_code == 422 and "rules/arithmetic.yaml" in bad.json()["detail"]
     assert client.post("/api/rules/diff", json={"file": "x.yaml"}, headers=AUTH).status_code == 422
+
+
+def test_a_rule_that_would_crash_the_preview_is_a_422_naming_its_line(client, seeded):
+    """A 400-term expression (RecursionError once): the API answers 422 with file:line, as `rules check`."""
+    deep = ("- id: ARI-99\n  title: 测试\n  severity: error\n  category: arithmetic\n"
+            "  basis: {text: 测试, status: VERIFIED}\n  check:\n    kind: expression\n"
+            "    assert: apply.new.total == " + " + ".join(["1"] * 400) + "\n")
+    r = client.post("/api/rules/diff", json={"file": "deep.yaml", "content": deep, "year": 2025}, headers=AUTH)
+    assert r.status_code == 422, r.text
+    assert "deep.yaml:8: expression: expression nests 402 levels deep" in r.json()["detail"]
 
 
 def test_refused_and_malformed_form_actions_get_a_chinese_page(client):
