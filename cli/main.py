@@ -85,9 +85,11 @@ def worker(concurrency: int = typer.Option(2, help="Worker processes."),
     if settings.embedded:
         err.print("[red]NIANBAO_BROKER_URL is not set: use `nianbao run` for the embedded engine.[/red]")
         raise typer.Exit(2)
+    from cli.failures import check_broker
     from models.db import migrate
 
     migrate(settings.db_url)
+    check_broker(settings.broker_url)  # Celery would retry forever; say it once and let the supervisor retry
     from worker.celery_app import app as celery_app
 
     celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues])
@@ -100,6 +102,9 @@ def beat():
     if settings.embedded:
         err.print("[red]NIANBAO_BROKER_URL is not set: use `nianbao run` for the embedded engine.[/red]")
         raise typer.Exit(2)
+    from cli.failures import check_broker
+
+    check_broker(settings.broker_url)
     from worker.celery_app import app as celery_app
 
     schedule = Path(settings.home) / "celerybeat-schedule"
@@ -185,9 +190,18 @@ def db_upgrade():
     console.print(f"schema up to date: {settings.db_url.split('@')[-1]}")
 
 
-def main() -> None:  # pragma: no cover
-    app()
+@app.callback()
+def _global_options(verbose: bool = typer.Option(False, "--verbose",
+                                                 help="When the database or broker cannot be reached, print the "
+                                                      "traceback too (as NIANBAO_DEBUG=1 does).")):
+    """nianbao — compliance monitor for 政府信息公开工作年度报告."""
+
+
+def main() -> None:  # the `nianbao` command: an unreachable database or broker is one line, exit 3
+    from cli.failures import run
+
+    run(app)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()
