@@ -117,7 +117,7 @@ def test_every_page_and_answer_is_in_plain_chinese(pages):
     for path, r in out.items():
         assert r.status_code in (200, 400, 404, 422), (path, r.status_code)
         if path == "POST /rules/diff (typo)":
-            assert r.status_code == 400 and 'class="code"' in r.text  # the file:line message is the admin's code
+            assert r.status_code == 422 and 'class="code"' in r.text  # the file:line message is the admin's code
         problems += offences(visible(r.text), path)
     assert not problems, "\n".join(problems[:40])
 
