@@ -110,16 +110,65 @@ def _outcome_json(o) -> dict:
             "title": o.title, "message": o.message, "evidence": o.evidence, "basis": o.basis}
 
 
+LEVEL_CN = {"government": "人民政府", "department": "部门"}
+YEAR_SOURCE_CN = {"title": "标题", "period": "统计期限", "text": "正文开头"}
+
+
+def score_facts(report, file: Path, level: str | None, rulemaking: bool | None, year: int | None):
+    """(Context, lines saying what is known of the agency and the report, and from where)."""
+    from rules import Context
+    from rules.identity import infer_rulemaking
+
+    meta = report.meta
+    name = meta.get("agency") or ""
+    lines = []
+    if level:
+        lines.append(f"单位级别：{LEVEL_CN[level]}（--level 指定）")
+    elif meta.get("level_hint"):
+        level = meta["level_hint"]
+        lines.append(f"单位级别：{LEVEL_CN[level]}（由单位名称中的“{meta.get('level_hint_word')}”推断；可用 --level 更改）")
+    else:
+        lines.append("单位级别：未能确定（单位名称未表明；可用 --level 指定），取决于级别的规则不评估")
+    if rulemaking is not None:
+        lines.append(f"规章制定权：{'有' if rulemaking else '无'}（--rulemaking/--no-rulemaking 指定）")
+    else:
+        power = infer_rulemaking(name, level)
+        lines.append("规章制定权：" + ("未能确定（可用 --rulemaking 或 --no-rulemaking 指定），PLA-01 不评估" if power is None
+                                      else f"{'有' if power else '无'}（由单位名称和级别推断）"))
+    if year:
+        lines.append(f"报告年度：{year}（--year 指定）")
+    elif meta.get("year"):
+        year = meta["year"]
+        lines.append(f"报告年度：{year}（取自{YEAR_SOURCE_CN.get(meta.get('year_source'), '文件')}）")
+    else:
+        lines.append("报告年度：未能确定（可用 --year 指定），取决于年度的规则不评估")
+    template = meta.get("template")
+    lines.append("报告格式：" + {"2021": "2021年格式", "2019": "2019年试行格式"}.get(str(template), "未能识别")
+                 + {"tables": "（表格显示）", "year": "（仅由年度推断）"}.get(meta.get("template_source"), ""))
+    ctx = Context(agency_name=name or file.stem, agency_level=level, year=year, rulemaking=rulemaking)
+    return ctx, lines
+
+
 def score(file: Path,
-          level: str = typer.Option("government", help="Agency level: government | department."),
+          level: Optional[str] = typer.Option(None, help="Agency level: government | department. Default: inferred "
+                                                          "from the agency the document names (人民政府, 街道… / 局, 委, 办…)."),
+          rulemaking: Optional[bool] = typer.Option(None, "--rulemaking/--no-rulemaking",
+                                                    help="Whether the agency may make 规章 (省级 and 设区的市 governments). "
+                                                         "Default: inferred from its name and level, else unknown."),
+          year: Optional[int] = typer.Option(None, min=2000, max=2100, help="Report year. Default: read from the document."),
           published: Optional[str] = typer.Option(None, help="Publication date YYYY-MM-DD (deadline rule)."),
           previous: Optional[Path] = typer.Option(None, help="The same agency's report on the year before."),
           rules: Optional[Path] = typer.Option(None, help="Rules directory (default: NIANBAO_RULES_DIR)."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """Parse one report file and evaluate the rules on it: score, grade, findings with evidence."""
-    from rules import Context, RuleFileError, evaluate, load_ruleset
+    """Parse one report file and evaluate the rules on it: score, grade, coverage, findings with evidence.
 
-    if level not in ("government", "department"):
+    What the rules depend on (the agency's level, its power to make 规章, the year) is taken from
+    the document and printed; a fact it does not establish leaves the rules that need it not evaluated."""
+    from dataclasses import replace
+
+    from rules import RuleFileError, evaluate, load_ruleset
+
+    if level not in (None, "government", "department"):
         typer.echo("--level must be government or department", err=True)
         raise typer.Exit(2)
     pub = date_option(published, "--published")
@@ -130,16 +179,18 @@ def score(file: Path,
     except RuleFileError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1)
-    ctx = Context(agency_name=report.meta.get("agency") or file.stem, agency_level=level,
-                  year=report.meta.get("year") or 0, published_on=pub, previous=last)
+    ctx, facts = score_facts(report, file, level, rulemaking, year)
+    ctx = replace(ctx, published_on=pub, previous=last)
     result = evaluate(ruleset, report, ctx)
     outcomes = [o for o in result.outcomes if o.status != "pass"]
     points = {}
     for rule_id, subject, lost in result.lost:
         points[(rule_id, subject)] = points.get((rule_id, subject), 0) + lost
+    coverage = None if result.coverage is None else int(result.coverage * 100 + 1e-9)
     if as_json:
-        print(json.dumps({"file": str(file), "agency": ctx.agency_name, "level": level, "year": ctx.year,
-                          "ruleset": ruleset.version, "score": result.score, "grade": result.grade,
+        print(json.dumps({"file": str(file), "agency": ctx.agency_name, "level": ctx.agency_level, "year": ctx.year,
+                          "rulemaking": rulemaking, "facts": facts, "ruleset": ruleset.version, "score": result.score,
+                          "grade": result.grade, "coverage": result.coverage,
                           "findings": [{**_outcome_json(o), "points": points.get(o.key, 0)} for o in outcomes]},
                          ensure_ascii=False, indent=2, default=str))
         return
@@ -149,7 +200,11 @@ def score(file: Path,
     from rules.explain import explain
     from rules.fields import subject_label
 
-    console.print(f"{escape(ctx.agency_name)} {ctx.year}年：评分 {result.score}（{result.grade}），规则版本 {ruleset.version[:12]}")
+    for line in facts:
+        console.print(f"[dim]{escape(line)}[/dim]", soft_wrap=True)
+    judged = f"，评估覆盖{coverage}%" if coverage is not None else ""
+    console.print(f"{escape(ctx.agency_name)} {ctx.year or '年度不详'}{'年' if ctx.year else ''}：评分 {result.score}"
+                  f"（{result.grade}）{judged}，规则版本 {ruleset.version[:12]}")
     for o in outcomes:
         colour = "red" if o.status == "fail" else "yellow"
         lost = points.get(o.key, 0)

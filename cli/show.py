@@ -19,6 +19,14 @@ STATE_STYLE = {"ambiguous": "yellow", "needs_review": "yellow", "published": "gr
                "unreachable": "magenta", "unreadable": "red", "not_scored": "yellow", "not_fetched": "magenta"}
 
 
+def score_text(r) -> str:
+    """"90 良" and, beside it, how much of the report the rules could judge."""
+    if r.score is None:
+        return "—"
+    judged = f"\n[dim]评估覆盖{r.coverage}%[/dim]" if r.coverage is not None else ""
+    return f"{r.score}分 {r.grade}{judged}"
+
+
 def status_table(rows, year: int | None = None) -> Table:
     table = Table(title=f"{year}年度报告 · 各单位状态" if year else "各单位状态", show_lines=False)
     for col in ("单位", "层级", "截止", "发布", "得分", "未整改（错误/警示/其他）", "状态"):
@@ -30,7 +38,7 @@ def status_table(rows, year: int | None = None) -> Table:
         table.add_row(
             f"{escape(r.name)}\n[dim]{r.slug}[/dim]", label("level", r.level),
             f"{deadline.month}月{deadline.day}日", cn_date(r.published_on) if r.published_on else "—",
-            f"{r.score}分 {r.grade}" if r.score is not None else "—", open_issues,
+            score_text(r), open_issues,
             f"[{STATE_STYLE.get(r.state, 'white')}]{state}[/]")
     return table
 

@@ -42,6 +42,7 @@ AGENCY_KEYS = {
     "allowed_hosts": "hosts the fetcher may visit",
     "notify": "list of notice targets",
     "deadline": "local deadline override, MM-DD",
+    "rulemaking": "true | false: may it make 规章 (省级 and 设区的市 governments); default: from its name",
     "polling": "polling frequency overrides (config/polling.py)",
 }
 SOURCE_KEYS = {"url": "http(s) URL", "kind": "listing | feed | document"}
@@ -84,6 +85,7 @@ class AgencySpec:
     notify: list = field(default_factory=list)  # Apprise URLs, or {url, kinds, min_severity}
     deadline: str | None = None
     polling: dict = field(default_factory=dict)
+    rulemaking: bool | None = None  # None: inferred from the name, which may leave it unknown
 
 
 @dataclass
@@ -279,6 +281,13 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
         deadline = reader.text(keys["deadline"], f"{where} deadline")
         if deadline and not MMDD.match(deadline):
             reader.problem(keys["deadline"], f"deadline '{deadline}' is not MM-DD", "write e.g. '01-31' in quotes")
+    rulemaking = None
+    if "rulemaking" in keys:
+        value = reader.text(keys["rulemaking"], f"{where} rulemaking").lower()
+        rulemaking = {"true": True, "yes": True, "false": False, "no": False}.get(value)
+        if rulemaking is None and value:
+            reader.problem(keys["rulemaking"], f"rulemaking '{value}' is not true or false",
+                           "true for a 省级 or 设区的市 government (立法法 第九十三条), else false")
     hosts = reader.texts(keys["allowed_hosts"], f"{where} allowed_hosts") if "allowed_hosts" in keys else []
     if hosts:
         _check_allowed_hosts(reader, keys["allowed_hosts"], hosts, sources, where)
@@ -294,6 +303,7 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
         notify=notify,
         deadline=deadline,
         polling=read_polling(reader, keys["polling"], where) if "polling" in keys else {},
+        rulemaking=rulemaking,
     )
 
 

@@ -19,6 +19,7 @@ from documents.rows import Fit
 @dataclass
 class _Tally:
     blank: list[str] = field(default_factory=list)  # "label / column" of blank cells
+    blank_keys: list[str] = field(default_factory=list)  # their field keys (rules may count them as 0)
     extra: list[tuple[str, int, int, int]] = field(default_factory=list)  # label, line, given, k
     differ: int = 0
     short: list[tuple[str, int, int, int]] = field(default_factory=list)
@@ -59,6 +60,8 @@ class Sink:
             if value.kind != "number" or key in self.fields:
                 if value.kind == "blank":
                     tally.blank.append(f"{label} / {columns[i]}")
+                    if key not in self.fields:
+                        tally.blank_keys.append(key)
                 continue
             number = value.number
             if i in wan_yuan and value.unit == "元":
@@ -105,4 +108,5 @@ class Sink:
             if tally.blank:
                 self.problems.append({"kind": "blank_cells", "where": section,
                                       "detail": f"{len(tally.blank)} cell(s) left blank, read as not stated"
-                                                f" (not 0), e.g. {tally.blank[0]}"})
+                                                f" (not 0), e.g. {tally.blank[0]}",
+                                      "keys": list(dict.fromkeys(tally.blank_keys))})

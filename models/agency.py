@@ -31,6 +31,7 @@ class Agency(SQLModel, table=True):
     allowed_hosts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
     polling: dict | None = Field(default=None, sa_column=Column(JSON))  # overrides (config/polling.py)
+    rulemaking: bool | None = None  # may make 规章; None: as its name tells (rules/identity.py)
 
 
 class Source(SQLModel, table=True):

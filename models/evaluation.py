@@ -21,6 +21,9 @@ class Evaluation(SQLModel, table=True):
     grade: str
     failed: int = 0
     not_evaluated: int = 0
+    # Evaluated share (0–1) of the applicable checks, weighted (rules.scoring.coverage_of); None
+    # for evaluations stored before it was measured, or when no weighted rule applied.
+    coverage: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -102,19 +102,24 @@ def run_sections(rule: Rule, p: P.SectionsParams, report: ParsedReport, ctx: Con
 # --- expression --------------------------------------------------------------------------
 
 _CACHE: ContextVar[tuple | None] = ContextVar("rules_values", default=None)
+_BLANKS: ContextVar[dict | None] = ContextVar("rules_blanks", default=None)
+# How an identity treats a blank cell in a row or column whose other cells are filled:
+# "zero" (空白按0计) or "absent" (not stated: the check is not evaluated). scoring.yaml says.
+_BLANK_POLICY: ContextVar[str] = ContextVar("rules_blank_policy", default="zero")
 
-# Local governments below 设区的市 and local departments have no power to make 规章
-# (立法法 第九十一条、第九十三条); names tell us which bodies those are.
-_COUNTY_OR_BELOW = re.compile(r"(区|县|旗|乡|镇|街道|街道办事处)(人民政府|政府|办事处)?$")
-_CENTRAL = re.compile(r"^(国务院|国家|中华人民共和国|中国人民银行|审计署|海关总署)")
+
+def set_blank_policy(policy: str) -> None:
+    _BLANK_POLICY.set(policy)
 
 
-def rulemaking(ctx: Context) -> int:
-    """1 when the agency may issue 规章, 0 when it may not (by level and name)."""
-    name = (ctx.agency_name or "").strip()
-    if ctx.agency_level == "department":
-        return 1 if _CENTRAL.match(name) else 0
-    return 0 if _COUNTY_OR_BELOW.search(name) else 1
+def agency_facts(ctx: Context) -> dict[str, bool | None]:
+    """What the rules know of the agency: its level, and whether it may make 规章 (立法法
+    第九十一条、第九十三条): as the context states it, else as its name tells (None: unknown)."""
+    from rules.identity import infer_rulemaking
+
+    power = ctx.rulemaking if ctx.rulemaking is not None else infer_rulemaking(ctx.agency_name, ctx.agency_level)
+    government = None if ctx.agency_level is None else ctx.agency_level == "government"
+    return {"rulemaking": power, "government": government}
 
 
 def _numbers(fields: dict) -> dict[str, Any]:
@@ -123,26 +128,110 @@ def _numbers(fields: dict) -> dict[str, Any]:
 
 def reset_cache() -> None:
     _CACHE.set(None)
+    _BLANKS.set(None)
 
 
 def field_values(report: ParsedReport, ctx: Context) -> dict[str, Any]:
     """Every number an expression may read: table fields, meta numbers, agency facts, and
-    the previous year's fields as ``previous.<key>``. Computed once per evaluation."""
+    the previous year's fields as ``previous.<key>``. Computed once per evaluation. A fact
+    not established is left out (the engine does not run rules that need it)."""
     cached = _CACHE.get()  # engine.evaluate resets it, so a changed report is read afresh
     if cached is not None and cached[0] is report and cached[1] is ctx:
         return cached[2]
     values = _numbers(report.fields)
-    values["meta.year"] = report.meta.get("year") or ctx.year
+    year = report.meta.get("year") or ctx.year
+    if year:
+        values["meta.year"] = year
     template = str(report.meta.get("template") or "")
     values["meta.template"] = int(template) if template.isdigit() else 0
-    values["agency.rulemaking"] = rulemaking(ctx)
-    values["agency.government"] = 1 if ctx.agency_level == "government" else 0
+    for name, value in agency_facts(ctx).items():
+        if value is not None:
+            values[f"agency.{name}"] = int(value)
     previous = ctx.previous
     if previous is not None:
         values.update({f"previous.{k}": v for k, v in _numbers(previous.fields).items()})
-        values["previous.meta.year"] = previous.meta.get("year") or ctx.year - 1
+        previous_year = previous.meta.get("year") or (ctx.year - 1 if ctx.year else None)
+        if previous_year:
+            values["previous.meta.year"] = previous_year
     _CACHE.set((report, ctx, values))
     return values
+
+
+def blank_cells(report: ParsedReport) -> frozenset[str]:
+    """Cells the report left blank (or filled with — / 无) in a row or column whose other
+    cells are filled: the parser lists them under its blank_cells problems (``keys``); for
+    reports read before it did, a stated-nothing cell of a row that states something."""
+    cached = _BLANKS.get()
+    if cached is None:
+        cached = {}
+        _BLANKS.set(cached)
+    if id(report) in cached and cached[id(report)][0] is report:
+        return cached[id(report)][1]
+    listed = [pr for pr in report.problems if isinstance(pr, dict) and pr.get("kind") == "blank_cells"]
+    keys: set[str] = set()
+    if any("keys" in pr for pr in listed):
+        for pr in listed:
+            keys.update(k for k in pr.get("keys") or () if isinstance(k, str))
+    elif listed:
+        tables = {str(pr.get("where", ""))[:1] for pr in listed}
+        keys = set(inferred_blanks(report, tables))
+    stated = set(report.fields) | set(report.doubtful)
+    rows, columns = {}, {}
+    for key in stated:
+        place = cell_place(key)
+        if place:
+            rows.setdefault(place[:2], 0)
+            columns.setdefault((place[0], place[2]), 0)
+    found = frozenset(k for k in keys if k not in stated and (place := cell_place(k))
+                      and (place[:2] in rows or (place[0], place[2]) in columns))
+    cached[id(report)] = (report, found)
+    return found
+
+
+def cell_place(key: str) -> tuple[str, str, str] | None:
+    """(table numeral, row, column) of a table cell key; None for other keys."""
+    parts = key.split(".")
+    if parts[0] == "apply" and len(parts) >= 3:
+        return "三", ".".join(parts[1:-1]), parts[-1]
+    if parts[0] == "review" and len(parts) == 2:
+        return "四", "review", parts[1]
+    if parts[0] == "litigation" and len(parts) == 3:
+        return "四", f"litigation.{parts[1]}", parts[2]
+    if parts[0] in ("active", "active2019") and len(parts) == 3:
+        return "二", parts[1], parts[2]
+    return None
+
+
+def inferred_blanks(report: ParsedReport, tables: set[str]):
+    """Blank cells of reports parsed before the parser listed them: in a table with blank
+    cells, a cell of a row the parser read (some of its cells are stated) but not stated itself."""
+    from rules.fields import KNOWN_FIELDS
+
+    stated = set(report.fields) | set(report.doubtful)
+    read_rows = {cell_place(k)[:2] for k in stated if cell_place(k)}
+    for key in KNOWN_FIELDS:
+        place = cell_place(key)
+        if place and place[0] in tables and key not in stated and place[:2] in read_rows:
+            yield key
+
+
+def blanks_as_zero(report: ParsedReport, missing: list[str], previous: ParsedReport | None = None) -> list[str]:
+    """The missing keys an identity may count as 0 (all of them, or none); ``previous.<key>``
+    is a blank cell of last year's report."""
+    if not missing or _BLANK_POLICY.get() != "zero":
+        return []
+    for key in missing:
+        if key.startswith("previous."):
+            if previous is None or key[9:] not in blank_cells(previous):
+                return []
+        elif key not in blank_cells(report):
+            return []
+    return list(missing)
+
+
+def blank_note(keys: list[str]) -> str:
+    names = "、".join(label_of(k) for k in keys[:3]) + (f"等{len(keys)}个单元格" if len(keys) > 3 else "")
+    return f"空白按0计：{names}"
 
 
 def run_expression(rule: Rule, p: P.ExpressionParams, report: ParsedReport, ctx: Context) -> list[Outcome]:
@@ -169,6 +258,12 @@ def run_expression(rule: Rule, p: P.ExpressionParams, report: ParsedReport, ctx:
             out.append(outcome(rule, inst.subject, "not_evaluated", f"未评估：以下数据读取存疑（{reasons}）。", evidence))
             continue
         values = available
+        as_zero = blanks_as_zero(report, missing, ctx.previous)
+        if as_zero:  # blank cells of a filled row or column: the template asks for 0 there
+            values = {**available, **{k: 0 for k in as_zero}}
+            evidence["blank_as_zero"] = as_zero
+            evidence["note"] = blank_note(as_zero)
+            missing = []
         if missing:
             evidence["missing"] = missing
             names = "、".join(label_of(k) for k in missing[:3]) + (f"等{len(missing)}项数据" if len(missing) > 3 else "")
@@ -183,7 +278,7 @@ def run_expression(rule: Rule, p: P.ExpressionParams, report: ParsedReport, ctx:
             values = {**available, **{k: 0 for k in missing}}  # "zero": a blank cell counts as 0
         try:
             if inst.when is not None and not evaluate_expression(inst.when, values, p.tolerance).value:
-                evidence.update(_field_evidence(report, needed, values), when=False)
+                evidence.update(_field_evidence(report, needed, values), when=False, not_applicable=True)
                 out.append(outcome(rule, inst.subject, "pass", "不适用：前提条件不成立。", evidence))
                 continue
             result = evaluate_expression(inst.assertion, values, p.tolerance)
@@ -195,7 +290,8 @@ def run_expression(rule: Rule, p: P.ExpressionParams, report: ParsedReport, ctx:
             # Passes are many and rarely read: keep their evidence small.
             if result.left is not None:
                 evidence["left"], evidence["right"] = result.left, result.right
-            out.append(outcome(rule, inst.subject, "pass", passed, evidence))
+            note = f"（{evidence['note']}）" if as_zero else ""
+            out.append(outcome(rule, inst.subject, "pass", passed + note, evidence))
             continue
         evidence.update(_field_evidence(report, needed, values))
         if result.left is not None:
@@ -210,6 +306,8 @@ def run_expression(rule: Rule, p: P.ExpressionParams, report: ParsedReport, ctx:
             message = f"{rule.title}：条件不成立（{msg_values['fields']}）。"
         else:
             message = _message(rule, msg_values)
+        if as_zero:
+            message += f"（{evidence['note']}）"
         out.append(outcome(rule, inst.subject, "fail", message, evidence))
     return out
 

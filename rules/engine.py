@@ -1,9 +1,13 @@
 """``evaluate``: run a RuleSet over one ParsedReport in a Context, then score it.
 
 For each rule id, the first variant whose ``applies`` matches the agency level, the year
-and the report's template runs; a rule that does not apply produces no outcome, except
-when only the template is unknown — then one "not_evaluated" says so, because silence
-would look like a pass. Pure: no I/O, no clock (the context carries every date).
+and the report's template runs. A rule depends on the facts its ``applies``, its kind and
+its expressions need (Rule.needs: the level, the year, the template, the power to make
+规章); when one of them is not established (the document shows no year, the command line
+cannot tell the level), a variant that the known facts do not exclude cannot be chosen
+safely, so the rule does not run: one "not_evaluated" outcome names the missing fact
+(it goes to the admins, never to the agency). A rule the known facts exclude produces no
+outcome at all. Pure: no I/O, no clock (the context carries every date).
 """
 
 from __future__ import annotations
@@ -11,23 +15,35 @@ from __future__ import annotations
 import logging
 
 from documents.report import ParsedReport
-from rules.checks import KINDS, outcome, reset_cache
-from rules.model import Context, Evaluation, Outcome, Rule, RuleSet
-from rules.scoring import score
+from rules.checks import KINDS, agency_facts, outcome, reset_cache, set_blank_policy
+from rules.model import FACTS, TEMPLATES, Context, Evaluation, Outcome, Rule, RuleSet
+from rules.scoring import coverage_of, score
 
 log = logging.getLogger(__name__)
 
 
-def _matches(rule: Rule, ctx: Context, template: str) -> tuple[bool, bool]:
-    """(applies, blocked only by an unknown template)."""
+def known_facts(report: ParsedReport, ctx: Context) -> dict[str, bool]:
+    """Which FACTS are established for this report in this context."""
+    meta = report.meta
+    template = str(meta.get("template") or "unknown")
+    # template_source (documents/meta.py) says whether the tables show the template or only the
+    # year implies it; reports stored before it existed count as shown by their tables.
+    source = meta.get("template_source", "tables" if template in TEMPLATES else None)
+    return {"level": ctx.agency_level is not None, "year": ctx.year is not None,
+            "template": template in TEMPLATES, "table_template": template in TEMPLATES and source == "tables",
+            "rulemaking": agency_facts(ctx)["rulemaking"] is not None}
+
+
+def _choice(rule: Rule, ctx: Context, template: str, facts: dict[str, bool]) -> tuple[bool, set[str]]:
+    """(the known facts allow this variant, the facts it needs that are unknown)."""
     a = rule.applies
-    if a.levels and ctx.agency_level not in a.levels:
-        return False, False
-    if (a.since and ctx.year < a.since) or (a.until and ctx.year > a.until):
-        return False, False
-    if a.templates and template not in a.templates:
-        return False, template not in ("2021", "2019")
-    return True, False
+    if a.levels and facts["level"] and ctx.agency_level not in a.levels:
+        return False, set()
+    if facts["year"] and ((a.since and ctx.year < a.since) or (a.until and ctx.year > a.until)):
+        return False, set()
+    if a.templates and facts["template"] and template not in a.templates:
+        return False, set()
+    return True, {f for f in rule.needs if not facts[f]}
 
 
 def _run(rule: Rule, report: ParsedReport, ctx: Context) -> list[Outcome]:
@@ -40,32 +56,43 @@ def _run(rule: Rule, report: ParsedReport, ctx: Context) -> list[Outcome]:
                         {"error": f"{where}: {type(exc).__name__}: {exc}"[:500]})]
 
 
+def _unknown_outcome(rule: Rule, unknown: set[str], report: ParsedReport) -> Outcome:
+    names = "、".join(FACTS[f] for f in FACTS if f in unknown)
+    evidence = {"unknown_facts": sorted(unknown), "template": report.meta.get("template"),
+                "year": report.meta.get("year"), "template_source": report.meta.get("template_source")}
+    return outcome(rule, "", "not_evaluated", f"未评估：未能确定{names}，而本规则取决于此。", evidence)
+
+
 def evaluate(ruleset: RuleSet, report: ParsedReport, ctx: Context, only: set[str] | None = None) -> Evaluation:
     """``only`` restricts evaluation to some rule ids (rule tests and previews use it)."""
     template = str(report.meta.get("template") or "unknown")
     reset_cache()
+    set_blank_policy(ruleset.scoring.blank_cells)
+    facts = known_facts(report, ctx)
     outcomes: list[Outcome] = []
     costs: dict[str, tuple[int, int]] = {}
+    cost = ruleset.scoring.cost
     for rule_id in ruleset.ids:
         if only is not None and rule_id not in only:
             continue
-        variants = ruleset.get(rule_id)
-        chosen, template_unknown = None, False
-        for rule in variants:
-            applies, blocked_by_template = _matches(rule, ctx, template)
-            if applies:
+        chosen, unknown, blocked = None, set(), None
+        for rule in ruleset.get(rule_id):
+            allowed, missing = _choice(rule, ctx, template, facts)
+            if allowed and not missing:
                 chosen = rule
                 break
-            template_unknown = template_unknown or blocked_by_template
+            if allowed:
+                unknown |= missing
+                blocked = blocked or rule
         if chosen is None:
-            if template_unknown:
-                outcomes.append(outcome(variants[0], "", "not_evaluated",
-                                        f"未评估：未能识别报告采用的格式（{template}），本规则只适用于特定格式。",
-                                        {"template": template}))
+            if blocked is not None:  # some variant might apply, but a fact it needs is not known
+                costs[rule_id] = (0, cost(blocked.category, blocked.weight))
+                outcomes.append(_unknown_outcome(blocked, unknown, report))
             continue
         each = chosen.weight_each if chosen.weight_each is not None else chosen.weight
-        cost = ruleset.scoring.cost
         costs[rule_id] = (cost(chosen.category, each), cost(chosen.category, chosen.weight))
         outcomes.extend(_run(chosen, report, ctx))
-    points, grade, lost = score(outcomes, costs, ruleset.scoring)
-    return Evaluation(outcomes=outcomes, score=points, grade=grade, lost=lost, ruleset_version=ruleset.version)
+    coverage = coverage_of(outcomes, {rule_id: cap for rule_id, (_, cap) in costs.items()})
+    points, grade, lost = score(outcomes, costs, ruleset.scoring, coverage)
+    return Evaluation(outcomes=outcomes, score=points, grade=grade, lost=lost, ruleset_version=ruleset.version,
+                      coverage=coverage)

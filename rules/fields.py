@@ -94,6 +94,11 @@ META_NUMBERS: dict[str, str] = {
     "agency.government": "是否人民政府（1 是，0 否）",
 }
 PREVIOUS = "previous."  # prefix of last year's fields (history rules)
+# The fact (rules.model.FACTS) each of these numbers needs; without it the rule does not run.
+# meta.template needs the template the tables themselves show: compared with the year (STR-02),
+# a template only inferred from that year would always agree.
+FIELD_NEEDS: dict[str, str] = {"meta.year": "year", "meta.template": "table_template",
+                               "agency.rulemaking": "rulemaking", "agency.government": "level"}
 
 
 def _build_keys() -> dict[str, str]:

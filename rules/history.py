@@ -132,7 +132,7 @@ def run_history(rule: Rule, p: HistoryParams, report: ParsedReport, ctx: Context
         evidence["similarity"] = score
         if score >= p.threshold:
             out.append(outcome(rule, "text", "fail", _message(rule, {
-                "similarity": f"{score:.0%}", "previous_year": previous.meta.get("year") or ctx.year - 1,
+                "similarity": f"{score:.0%}", "previous_year": previous.meta.get("year") or _year_before(ctx),
                 "what": "正文"}), dict(evidence)))
         else:
             out.append(outcome(rule, "text", "pass", f"正文与上年度报告的相似度为{score:.0%}。", dict(evidence)))
@@ -144,11 +144,15 @@ def run_history(rule: Rule, p: HistoryParams, report: ParsedReport, ctx: Context
         table_evidence = {"previous_year": previous.meta.get("year"), "compared": len(shared), "nonzero": len(nonzero)}
         if same:
             out.append(outcome(rule, "tables", "fail", _message(rule, {
-                "similarity": "100%", "previous_year": previous.meta.get("year") or ctx.year - 1, "what": "表格数据"}),
+                "similarity": "100%", "previous_year": previous.meta.get("year") or _year_before(ctx), "what": "表格数据"}),
                 table_evidence))
         else:
             out.append(outcome(rule, "tables", "pass", "表格数据与上年度不同。", table_evidence))
     return out
+
+
+def _year_before(ctx: Context) -> int | str:
+    return ctx.year - 1 if ctx.year else "上一"
 
 
 def _history_placeholders(p: HistoryParams) -> set[str]:

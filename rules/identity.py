@@ -1,5 +1,6 @@
 """Who a report is about, from names alone: is the agency a document names the agency it is
-filed under, what level is an agency (government or department), and may it make 规章.
+filed under, and may it make 规章 (its level comes from the roster, the command line or the
+reading's level_hint, documents/meta.py).
 
 Names vary between a roster and a report's title (淮安市洪泽区人民政府 / 洪泽区人民政府,
 沭阳县发展和改革局 / 沭阳县发改局), so a name is split into its places (淮安市, 洪泽区) and its
@@ -22,8 +23,6 @@ _NOT_PLACE = re.compile(r"[和与及的局委办厅部署院]")
 # What an agency's name ends with; a name that ends otherwise is not one we can judge.
 _BODY_END = re.compile(r"(政府|管委会|管理委员会|办事处|公署|街道|镇|乡|办公室|办|局|委|委员会|厅|部|署|院|中心|站|所|队|馆|处"
                        r"|总局|分局|支队|大队|会)$")
-_GOVERNMENT_BODY = re.compile(r"(政府|管委会|管理委员会|办事处|公署|街道|镇|乡)$")
-_DEPARTMENT_BODY = re.compile(r"(办公室|办|局|委|委员会|厅|部|署|院|中心|站|所|队|馆|处|会)$")
 # Central bodies with the power to make 规章 (立法法 第九十一条).
 _CENTRAL = re.compile(r"^(国务院|国家|中华人民共和国|中国人民银行|审计署|海关总署)")
 _MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
@@ -125,21 +124,7 @@ def filing_mismatch(filed_agency: str, filed_year: int | None, stated_agency: st
     return "；".join(problems) + "。不作为该单位该年度的报告评分，也不发送通知，请人工确认。"
 
 
-# --- level and the power to make 规章 ----------------------------------------------------
-
-def infer_level(name: str | None) -> str | None:
-    """government (人民政府, 管委会, 办事处, 街道, 乡镇) or department (局, 委, 办, 中心, …); None
-    when the name says neither."""
-    places, body = split_name(name or "")
-    text = body or (places[-1] if places else "")
-    if not text:
-        return None
-    if _GOVERNMENT_BODY.search(text) or (not body and places and places[-1].endswith(("镇", "乡", "街道"))):
-        return "government"
-    if _DEPARTMENT_BODY.search(text):
-        return "department"
-    return None
-
+# --- the power to make 规章 ----------------------------------------------------------------
 
 def infer_rulemaking(name: str | None, level: str | None) -> bool | None:
     """Whether the agency may make 规章 (立法法 第九十一条、第九十三条): State Council departments,

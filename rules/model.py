@@ -20,6 +20,16 @@ TEMPLATES = ("2021", "2019")
 CATEGORIES = ("structure", "format", "arithmetic", "timeliness", "text", "fees", "plausibility",
               "cross_year", "accessibility")
 DEFAULT_WEIGHTS = {"error": 10, "warning": 5, "info": 0}
+# Facts about a report or its agency that a rule may depend on. A rule that needs one the
+# reading (or the roster, or the command line) did not establish does not run: it ends
+# "not evaluated", saying which fact was missing (rules/engine.py).
+FACTS = {
+    "level": "单位级别（人民政府或部门）",
+    "year": "报告年度",
+    "template": "报告采用的格式（2021年格式或2019年试行格式）",
+    "table_template": "表格所用的格式（表格本身未显示是2021年格式还是2019年试行格式）",
+    "rulemaking": "本单位是否有规章制定权",
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ class Rule:
     file: str = ""
     line: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # normalized source, for the version hash
+    needs: frozenset[str] = frozenset()  # the FACTS it depends on (its applies, its kind, its fields)
 
 
 @dataclass
@@ -83,16 +94,19 @@ class RuleSet:
 @dataclass(frozen=True)
 class Context:
     agency_name: str
-    agency_level: str  # "government" | "department"
-    year: int  # the year reported on
+    agency_level: str | None  # "government" | "department"; None: not known (rules needing it do not run)
+    year: int | None  # the year reported on; None: not known
     published_on: date | None = None
     deadline_override: str | None = None  # "MM-DD", a stricter local deadline
     # The same agency's report on the year before (history rules); None when unknown.
     previous: Any = field(default=None, compare=False, hash=False)  # ParsedReport | None
+    # May the agency make 规章? None: inferred from its name and level (rules/identity.py),
+    # which may leave it unknown (a 市人民政府 may or may not be a 设区的市).
+    rulemaking: bool | None = None
 
     def __post_init__(self) -> None:
-        if self.agency_level not in LEVELS:
-            raise ValueError(f"agency_level must be one of {LEVELS}, not {self.agency_level!r}")
+        if self.agency_level is not None and self.agency_level not in LEVELS:
+            raise ValueError(f"agency_level must be one of {LEVELS} or None, not {self.agency_level!r}")
         if self.deadline_override:
             parse_override(self.deadline_override)
 
@@ -125,6 +139,9 @@ class Evaluation:
     grade: str
     lost: list[tuple[str, str, int]]  # (rule_id, subject, points); sums to 100 - score
     ruleset_version: str = ""
+    # Share (0–1) of the applicable checks, weighted, that could be evaluated; None when no
+    # weighted rule applied. A grade above scoring.yaml's best_grade_low_coverage needs enough.
+    coverage: float | None = None
 
     @property
     def failures(self) -> list[Outcome]:

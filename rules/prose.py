@@ -46,6 +46,42 @@ def cn_number(text: str) -> float | int | None:
     return total + section + current
 
 
+# Words in which a numeral names no count: slogans and set phrases of government writing.
+IDIOMS = ("一网通办", "一网统管", "一网协同", "一件事", "一次办", "一次性", "跑一次", "一站式", "一窗", "一门式", "一号通",
+          "一体化", "一把手", "一线", "一律", "一致", "一般", "一些", "一起", "一批", "一事一议", "一案一档", "一件一档",
+          "一对一", "一企一策", "一月一", "一季一", "一年一", "两微一端", "三公经费", "五公开", "最多跑一次")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_UNITS_OF_COUNT = "件个份条次起宗例项篇元万"
+
+
+def is_count(text: str, start: int, end: int) -> bool:
+    """Whether the number written at text[start:end] counts something, rather than being an
+    ordinal (第一时间, 第二十条), an enumeration (一是、二是), a slogan (三个一, 两个责任, 一网通办,
+    一件事), a percentage, a date, a year (《…办法》规定，2025), a document number (〔2020〕109号)
+    or a hotline (12345热线)."""
+    token = text[start:end]
+    before, after = text[max(0, start - 4):start], text[end:end + 5]
+    if before.endswith(("第", "百分之", "〔", "[", "（20", "(20")):
+        return False
+    if after[:1] in "%％‰是" or after.startswith(("个百分点", "〕", "]", "号", "热线", "平台")):
+        return False
+    if after[:1] in "年月日时" or after.startswith("周岁"):
+        return False  # 2025年, 12月, 31日: dates and durations, not counts
+    if token.isdigit() and len(token) == 4 and 1949 <= int(token) <= 2100 and after[:1] not in _UNITS_OF_COUNT:
+        return False  # a year standing alone
+    if after[:1] == "个" and _CJK.match(after[1:2] or "") and after[1:2] not in "，。；、":
+        return False  # 三个一, 两个责任, 3个工作日: 个 classifies the noun that follows, not the thing counted
+    window = text[max(0, start - 4):end + 5]
+    offset = start - max(0, start - 4)
+    for idiom in IDIOMS:
+        at = window.find(idiom)
+        while at != -1:
+            if at <= offset < at + len(idiom):
+                return False
+            at = window.find(idiom, at + 1)
+    return True
+
+
 def expand(pattern: str) -> str:
     """``{n}`` → the number group; a rule's pattern must contain it exactly once."""
     return pattern.replace("{n}", NUMBER)
@@ -127,8 +163,28 @@ def _first(pattern: re.Pattern, text: str, accept) -> tuple[int, re.Match] | Non
 
 def _number_of(pattern: re.Pattern):
     def accept(m: re.Match) -> bool:
-        return "n" not in pattern.groupindex or cn_number(m.group("n")) is not None
+        if "n" not in pattern.groupindex:
+            return True
+        return cn_number(m.group("n")) is not None and is_count(m.string, m.start("n"), m.end("n"))
     return accept
+
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+")
+
+
+def quote_counts(quote: str, value) -> bool | None:
+    """Whether a quoted sentence states ``value`` as a count: True when some occurrence of the
+    number counts something, False when every occurrence is an idiom, ordinal, year…, None when
+    the number is not written in it (a zero statement such as 未发生行政复议)."""
+    compact = _SPACE.sub("", unicodedata.normalize("NFKC", quote or ""))
+    seen = False
+    for m in _TOKEN.finditer(compact):
+        if cn_number(m.group(0)) != value:
+            continue
+        seen = True
+        if is_count(compact, m.start(), m.end()):
+            return True
+    return False if seen else None
 
 
 def find_number(patterns: tuple[re.Pattern, ...], text: str) -> tuple[float | int, str, int] | None:

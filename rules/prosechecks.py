@@ -17,7 +17,7 @@ from typing import Any
 
 from documents.report import ParsedReport
 from rules import prose
-from rules.checks import Kind, _message, field_values, outcome, register, section_text
+from rules.checks import Kind, _message, blank_note, blanks_as_zero, field_values, outcome, register, section_text
 from rules.errors import ExpressionError
 from rules.expressions import Expression, compile_expression, evaluate_expression
 from rules.fields import label_of
@@ -51,7 +51,9 @@ def _patterns(raw: Any, line: int | None, issues: Issues, *, need_number: bool =
 def _prose_value(report: ParsedReport, key: str | None, patterns: tuple, section: str | None):
     """(value, quote, line, source) or None."""
     entry = report.narrative.get(key) if key else None
-    if isinstance(entry, dict) and isinstance(entry.get("value"), (int, float)):
+    # The parser's reading, unless the number it took is no count (三个一, 第一时间, a year…).
+    if isinstance(entry, dict) and isinstance(entry.get("value"), (int, float)) \
+            and prose.quote_counts(str(entry.get("quote") or ""), entry["value"]) is not False:
         return entry["value"], str(entry.get("quote") or ""), entry.get("line"), "parser"
     if patterns:
         text, _, offset = section_text(report, section)
@@ -71,7 +73,11 @@ def _table_value(rule: Rule, expr: Expression, report: ParsedReport, ctx: Contex
         evidence["doubtful"] = doubts
         return None, evidence, "未评估：表格数据读取存疑（" + "；".join(f"{label_of(k)}：{v}" for k, v in doubts.items()) + "）。"
     missing = [k for k in expr.fields if k not in values]
-    if missing:
+    as_zero = blanks_as_zero(report, missing, ctx.previous)
+    if as_zero:  # blank cells of a filled row or column (scoring.yaml blank_cells)
+        values = {**values, **{k: 0 for k in as_zero}}
+        evidence.update(blank_as_zero=as_zero, note=blank_note(as_zero))
+    elif missing:
         evidence["missing"] = missing
         return None, evidence, f"未评估：报告表格未填写{'、'.join(label_of(k) for k in missing[:3])}。"
     try:
@@ -316,8 +322,10 @@ def run_fees(rule: Rule, p: FeesParams, report: ParsedReport, ctx: Context) -> l
             return [] if rule.when_missing == "skip" else [
                 outcome(rule, "", "not_evaluated", f"未评估：报告未填写{label_of(key)}。", evidence)]
         if not unpaid:
+            evidence["not_applicable"] = True
             return [outcome(rule, "", "pass", "不适用：没有因逾期未缴费而不再处理的申请。", evidence)]
-        notice = _FEE_NOTICE.search(compact)
+        notice = next((m for m in _FEE_NOTICE.finditer(compact)
+                       if prose.is_count(compact, *m.span("n" if m.group("n") else "m"))), None)
         count = prose.cn_number((notice.group("n") or notice.group("m"))) if notice else None
         if count:
             evidence["notices"] = count
@@ -325,6 +333,8 @@ def run_fees(rule: Rule, p: FeesParams, report: ParsedReport, ctx: Context) -> l
         return [outcome(rule, "", "fail", _message(rule, {"unpaid": unpaid, "scope": scope}), evidence)]
     problems = []
     for m in _FEE_AMOUNT.finditer(compact):
+        if not prose.is_count(compact, m.start("n"), m.end("n")):
+            continue  # 《…办法》规定，2025: a year; 〔2020〕109号: a document number
         amount = float(m.group("n"))
         unit = m.group("unit")
         yuan = amount * 10000 if unit == "万元" else amount

@@ -4,7 +4,8 @@ A test file (``*.yaml`` in the tests directory) is a list of cases:
 
     - name: ARI-01 fails in the column that does not balance
       rules: [ARI-01]                  # optional: evaluate only these rule ids
-      context: {level: government, year: 2021, published_on: 2022-03-20}
+      context: {level: government, year: 2021, published_on: 2022-03-20}   # level/year may be unknown;
+                                       # agency: 测试机关, rulemaking: true|false (default: from the name)
       report:                          # a minimal ParsedReport (JSON shape of report-fields.md)
         meta: {template: "2021"}
         sections: all                  # all | [overview, active] | {overview: {chars: 0}}
@@ -82,12 +83,15 @@ def _date(value) -> date | None:
 
 
 def build_context(data: dict[str, Any], report: ParsedReport, previous: ParsedReport | None = None) -> Context:
+    """``level`` and ``year`` may be ``unknown`` (or null): the rules that need them do not run."""
     data = dict(data or {})
+    level = data.get("level", "government")
+    year = data.get("year", report.meta.get("year", 2021))
     return Context(agency_name=str(data.get("agency", report.meta.get("agency", "测试机关"))),
-                   agency_level=data.get("level", "government"),
-                   year=int(data.get("year", report.meta.get("year", 2021))),
+                   agency_level=None if level in (None, "unknown") else level,
+                   year=None if year in (None, "unknown") else int(year),
                    published_on=_date(data.get("published_on")), deadline_override=data.get("deadline_override"),
-                   previous=previous)
+                   previous=previous, rulemaking=data.get("rulemaking"))
 
 
 def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[RuleTestFailure], set[str]]:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from rules.checks import KINDS
-from rules.fields import suggest
+from rules.fields import FIELD_NEEDS, suggest
 from rules.messages import unknown_placeholders
 from rules.model import (BASIS_STATUSES, CATEGORIES, DEFAULT_WEIGHTS, SEVERITIES, TEMPLATES,
                          WHEN_MISSING, Applies, Rule)
@@ -25,6 +25,11 @@ RULE_KEYS = ("id", "title", "severity", "weight", "weight_each", "category", "ba
              "when_missing", "check", "message", "notes")
 REQUIRED = ("id", "title", "severity", "category", "basis", "check")
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]{2,3}[a-z]?$")
+# Facts a kind reads from the context whatever its parameters: a deadline needs the level
+# (1月31日 or 3月31日) and the year; year checks and the carry-over period need the year.
+KIND_NEEDS = {"deadline": {"level", "year"}, "missing": {"level", "year"}, "years": {"year"},
+              "carryover": {"year"}}
+APPLIES_EXAMPLE = 'e.g. applies: {templates: ["2021", "2019"], levels: [government, department]}'
 
 
 def plain(value: Any) -> Any:
@@ -74,20 +79,27 @@ def _basis(data: dict, issues: Issues) -> dict[str, str]:
 
 
 def _applies(data: dict, issues: Issues) -> Applies:
+    """Every rule states the templates and the levels it is for (both, when it is for all):
+    a rule silently judging a report its template does not ask about is the mistake to avoid."""
     raw = data.get("applies")
     if raw is None:
+        issues.add(data.line, f"rule {data.get('id', '')} does not state which templates and levels it applies to",
+                   APPLIES_EXAMPLE)
         return Applies()
     if not isinstance(raw, dict):
-        issues.add(line_of(data, "applies"), "applies must be a mapping",
-                   'e.g. applies: {levels: [government], templates: ["2021"]}')
+        issues.add(line_of(data, "applies"), "applies must be a mapping", APPLIES_EXAMPLE)
         return Applies()
     check_keys(raw, ("levels", "templates", "since", "until"), "applies", issues)
     out: dict[str, Any] = {}
     for key, choices in (("levels", LEVELS), ("templates", TEMPLATES)):
+        if key not in raw:
+            issues.add(line_of(data, "applies"), f"applies must state {key} (all of them when the rule is for every one)",
+                       APPLIES_EXAMPLE)
+            continue
         values = raw.get(key, [])
         values = [values] if isinstance(values, (str, int)) else values
-        if not isinstance(values, list):
-            issues.add(line_of(raw, key), f"applies.{key} must be a list", f"choose from {', '.join(choices)}")
+        if not isinstance(values, list) or not values:
+            issues.add(line_of(raw, key), f"applies.{key} must be a non-empty list", f"choose from {', '.join(choices)}")
             continue
         good = []
         for i, v in enumerate(values):
@@ -104,6 +116,21 @@ def _applies(data: dict, issues: Issues) -> Applies:
             else:
                 issues.add(line_of(raw, key), f"applies.{key} must be a report year such as 2021", "")
     return Applies(**out)
+
+
+def needs_of(applies: Applies, kind: str, params: Any) -> frozenset[str]:
+    """The facts a rule depends on: what its applies narrows, what its kind reads, and the
+    agency or meta numbers its expressions use (agency.rulemaking, meta.template …)."""
+    needs = set(KIND_NEEDS.get(kind, ()))
+    if applies.levels and set(applies.levels) != set(LEVELS):
+        needs.add("level")
+    if applies.templates and set(applies.templates) != set(TEMPLATES):
+        needs.add("template")
+    if applies.since or applies.until:
+        needs.add("year")
+    for instance in getattr(params, "instances", ()) or ():
+        needs.update(FIELD_NEEDS[k] for k in instance.needed if k in FIELD_NEEDS)
+    return frozenset(needs)
 
 
 def parse_rule(data: Any, issues: Issues, line: int | None) -> Rule | None:
@@ -168,4 +195,5 @@ def _parse_rule(data: Any, issues: Issues, line: int | None) -> Rule | None:
         return None
     return Rule(id=rule_id, title=data["title"].strip(), severity=severity, weight=weight, category=category,
                 basis=basis, kind=kind_name, params=params, applies=applies, when_missing=when_missing,
-                message=message, weight_each=weight_each, file=issues.file, line=data.line, raw=plain(data))
+                message=message, weight_each=weight_each, file=issues.file, line=data.line, raw=plain(data),
+                needs=needs_of(applies, kind_name, params))

@@ -9,9 +9,14 @@ the loss per category and sets the grade thresholds:
     category_weights: {format: 50}              # percent of each rule's weight (default 100)
     grades: {优: 90, 良: 75, 中: 60, 差: 0}       # lowest score for each grade
     best_grade_with_errors: 良                  # a report with a failed error rule grades no better
+    min_coverage: 80                            # percent of the applicable checks, weighted, ...
+    best_grade_low_coverage: 中                 # ... below which a report grades no better
+    blank_cells: zero                           # zero | absent: blank cells of a filled row or column
 
 "not_evaluated" and "pass" lose nothing. ``lost`` lists (rule_id, subject, points) for every
-point lost and always sums to 100 - score. Must not evaluate rules or load rule files.
+point lost and always sums to 100 - score. ``coverage_of`` says how much of the report the
+rules could judge: each rule's weight is shared by its outcomes, and the evaluated share of
+the applicable weight is the coverage. Must not evaluate rules or load rule files.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from rules.yamlmarks import line_of
 
 BASE = 100
 DEFAULT_GRADES = (("优", 90), ("良", 75), ("中", 60), ("差", 0))
+BLANK_POLICIES = ("zero", "absent")
+KEYS = ("category_caps", "category_weights", "grades", "best_grade_with_errors", "min_coverage",
+        "best_grade_low_coverage", "blank_cells")
 
 
 @dataclass(frozen=True)
@@ -35,13 +43,22 @@ class Scoring:
     grades: tuple[tuple[str, int], ...] = DEFAULT_GRADES  # (grade, lowest score), best first
     # A score adds points up; a grade is read as a verdict, and 优 for a report with an error misleads.
     best_grade_with_errors: str | None = None
+    # Nor may a report earn 优 or 良 on what the rules could not judge.
+    min_coverage: int = 0  # percent
+    best_grade_low_coverage: str | None = None
+    blank_cells: str = "zero"
 
-    def final_grade(self, score: int, has_errors: bool) -> str:
+    def final_grade(self, score: int, has_errors: bool, coverage: float | None = None) -> str:
         grade = self.grade(score)
         names = [name for name, _ in self.grades]
-        cap = self.best_grade_with_errors
-        if has_errors and cap in names and names.index(grade) < names.index(cap):
-            return cap
+        caps = []
+        if has_errors:
+            caps.append(self.best_grade_with_errors)
+        if coverage is not None and coverage * 100 < self.min_coverage - 1e-9:
+            caps.append(self.best_grade_low_coverage)
+        for cap in caps:
+            if cap in names and names.index(grade) < names.index(cap):
+                grade = cap
         return grade
 
     def grade(self, score: int) -> str:
@@ -53,7 +70,9 @@ class Scoring:
     def normalized(self) -> dict:
         return {"category_caps": dict(sorted(self.category_caps.items())),
                 "category_weights": dict(sorted(self.category_weights.items())),
-                "grades": [list(g) for g in self.grades], "best_grade_with_errors": self.best_grade_with_errors}
+                "grades": [list(g) for g in self.grades], "best_grade_with_errors": self.best_grade_with_errors,
+                "min_coverage": self.min_coverage, "best_grade_low_coverage": self.best_grade_low_coverage,
+                "blank_cells": self.blank_cells}
 
     def cost(self, category: str, points: int) -> int:
         """A rule's points after its category's weight (rounded half up)."""
@@ -72,8 +91,7 @@ def parse_scoring(data, issues: Issues) -> Scoring:
         issues.add(getattr(data, "line", None), "scoring.yaml must be a mapping",
                    "e.g. grades: {优: 90, 良: 75, 中: 60, 差: 0}")
         return Scoring()
-    check_keys(data, ("category_caps", "category_weights", "grades", "best_grade_with_errors"), "scoring.yaml",
-               issues)
+    check_keys(data, KEYS, "scoring.yaml", issues)
     caps: dict[str, int] = {}
     raw_caps = data.get("category_caps") or {}
     if not isinstance(raw_caps, dict):
@@ -112,16 +130,47 @@ def parse_scoring(data, issues: Issues) -> Scoring:
                        "give the lowest grade the threshold 0")
         else:
             grades = tuple(sorted(((str(k), v) for k, v in raw_grades.items()), key=lambda g: -g[1]))
-    cap = data.get("best_grade_with_errors")
-    if cap is not None and str(cap) not in [name for name, _ in grades]:
-        issues.add(line_of(data, "best_grade_with_errors"), f"best_grade_with_errors {cap!r} is not one of the grades",
-                   "use one of: " + ", ".join(name for name, _ in grades))
-        cap = None
-    return Scoring(caps, weights, grades, str(cap) if cap is not None else None)
+    names = [name for name, _ in grades]
+    best = {}
+    for key in ("best_grade_with_errors", "best_grade_low_coverage"):
+        cap = data.get(key)
+        if cap is not None and str(cap) not in names:
+            issues.add(line_of(data, key), f"{key} {cap!r} is not one of the grades", "use one of: " + ", ".join(names))
+            cap = None
+        best[key] = str(cap) if cap is not None else None
+    minimum = data.get("min_coverage", 0)
+    if not _points(minimum):
+        issues.add(line_of(data, "min_coverage"), "min_coverage must be a whole percent 0–100", "e.g. min_coverage: 80")
+        minimum = 0
+    blanks = data.get("blank_cells", "zero")
+    if blanks not in BLANK_POLICIES:
+        issues.add(line_of(data, "blank_cells"), f"blank_cells {blanks!r} is not one of {', '.join(BLANK_POLICIES)}",
+                   suggest(str(blanks), BLANK_POLICIES) or "zero: 空白按0计; absent: a blank is not stated")
+        blanks = "zero"
+    return Scoring(caps, weights, grades, best["best_grade_with_errors"], minimum, best["best_grade_low_coverage"],
+                   blanks)
 
 
-def score(outcomes: Iterable[Outcome], costs: dict[str, tuple[int, int]], scoring: Scoring
-          ) -> tuple[int, str, list[tuple[str, str, int]]]:
+def coverage_of(outcomes: Iterable[Outcome], weights: dict[str, int]) -> float | None:
+    """Evaluated share of the applicable checks, each rule counting with its weight, shared
+    evenly by its outcomes; outcomes that found their rule not applicable (a premise that
+    does not hold) count on neither side. None when no weighted rule applied."""
+    by_rule: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        if not o.evidence.get("not_applicable"):
+            by_rule.setdefault(o.rule_id, []).append(o)
+    applicable = evaluated = 0.0
+    for rule_id, outs in by_rule.items():
+        weight = weights.get(rule_id, 0)
+        if weight <= 0:
+            continue
+        applicable += weight
+        evaluated += weight * sum(o.status != "not_evaluated" for o in outs) / len(outs)
+    return round(evaluated / applicable, 4) if applicable else None
+
+
+def score(outcomes: Iterable[Outcome], costs: dict[str, tuple[int, int]], scoring: Scoring,
+          coverage: float | None = None) -> tuple[int, str, list[tuple[str, str, int]]]:
     """``costs`` maps rule id -> (points per failed outcome, cap for the rule)."""
     outcomes = list(outcomes)  # walked twice: points, then whether any error failed
     spent_rule: dict[str, int] = {}
@@ -144,4 +193,4 @@ def score(outcomes: Iterable[Outcome], costs: dict[str, tuple[int, int]], scorin
         lost.append((o.rule_id, o.subject, points))
     final = BASE - total
     has_errors = any(o.status == "fail" and o.severity == "error" for o in outcomes)
-    return final, scoring.final_grade(final, has_errors), lost
+    return final, scoring.final_grade(final, has_errors, coverage), lost

@@ -49,10 +49,10 @@ def test_demo_shows_every_agency_and_the_notices(tmp_path):
         assert name in run.stdout
     assert "共 10 条通知（已发送 10 条）" in run.stdout and "逾期未发布" in run.stdout
     outbox = tmp_path / "var/demo/outbox"
-    # A notice to each agency with a problem, an alert per such agency, the digest, and the admins'
-    # list of what could not be evaluated (wjw leaves its 法人 columns blank).
-    assert sorted(p.name for p in outbox.iterdir()) == ["admins", "office", "qinghe-fgj", "qinghe-qu", "qinghe-sthj",
-                                                        "songlin-jyj"]
+    # A notice to each agency with a problem (wjw: its blank 法人 columns, which the identities
+    # read as 0), an alert per agency with an error, and the digest; everything could be evaluated.
+    assert sorted(p.name for p in outbox.iterdir()) == ["office", "qinghe-fgj", "qinghe-qu", "qinghe-sthj",
+                                                        "songlin-jyj", "songlin-wjw"]
     assert len(list((outbox / "office").glob("*.txt"))) == 5 and len(list((outbox / "office").glob("*.csv"))) == 1
     (fgj_file,) = (tmp_path / "var/demo/outbox/qinghe-fgj").glob("*.txt")
     fgj = fgj_file.read_text(encoding="utf-8")

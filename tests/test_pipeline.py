@@ -64,7 +64,11 @@ def test_one_cycle_finds_each_agencys_state_and_notifies_once(rt):
     assert len(ep.to("qinghe-sthj")) == 1 and "TIM-02" in ep.to("qinghe-sthj")[0]["message"]
     qu = ep.to("qinghe-qu")
     assert len(qu) == 1 and "TXT-03" in qu[0]["message"]
-    assert ep.to("songlin-xian") == [] and ep.to("songlin-wjw") == []
+    assert ep.to("songlin-xian") == []
+    # wjw's blank 法人 columns: the identities read them as 0 (its 总计 agree), the blanks are a warning.
+    wjw = ep.to("songlin-wjw")
+    assert len(wjw) == 1 and "FMT-02" in wjw[0]["message"] and "没有则填0" in wjw[0]["message"]
+    assert states["songlin-wjw"].score == 98 and states["songlin-wjw"].coverage == 100
     # One alert to the office per report with errors or missing report (qu, fgj, jyj, sthj), and the digest.
     office = ep.to("office")
     assert sorted(m["title"][:6] for m in office) == ["【年报监测】"] * 4 + ["【年报监测汇"]
@@ -142,7 +146,7 @@ def test_notices_survive_an_endpoint_outage_and_arrive_once(rt):
     with session_scope(rt.db_url) as session:
         planned = len(session.exec(select(Notice)).all())
         pending = session.exec(select(Notice).where(Notice.status == "pending")).all()
-        # qu, fgj, jyj, sthj: notice + alert each; the digest; the admins' list of doubts
+        # qu, fgj, jyj, sthj: notice + alert each; wjw's notice (blank cells); the digest
         assert planned == 10 and len(pending) == planned
         assert all("503" in n.last_error and n.next_attempt_at for n in pending)
         attempts = session.exec(select(DeliveryAttempt)).all()

@@ -41,6 +41,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 State = Literal["published", "late", "pending", "missing", "unreachable", "ambiguous", "needs_review", "unreadable",
                 "not_scored", "not_fetched"]
 Level = Literal["government", "department"]
+GRADE_RANK = {"优": 0, "良": 1, "中": 2, "差": 3}
 Sort = Literal["slug", "name", "level", "region", "state", "score", "errors", "deadline", "last_fetch"]
 Order = Literal["asc", "desc"]
 NoticeStatus = Literal["pending", "sending", "sent", "failed", "unknown", "no_target"]
@@ -300,7 +301,10 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
                                    desc=order == "desc")
         pages = max(1, -(-len(rows) // OVERVIEW_PAGE))
         page = min(page, pages)
-        league = sorted((r for r in every if r["score"] is not None), key=lambda r: -r["score"])[:10]
+        # The league ranks by grade first: a score the rules could only partly earn (low coverage,
+        # graded 中 at best) must not top it.
+        league = sorted((r for r in every if r["score"] is not None),
+                        key=lambda r: (GRADE_RANK.get(r["grade"], len(GRADE_RANK)), -r["score"], -(r["coverage"] or 0)))[:10]
         counts: dict[str, int] = {}
         for r in every:
             counts[r["state"]] = counts.get(r["state"], 0) + 1

@@ -13,7 +13,7 @@ from models import (Agency, Deficiency, DeliveryAttempt, Evaluation, ExpectedRep
                     PollEvent, Report, Silence, Snapshot, Source)
 from notifications.labels import LABELS
 from rules.fields import APPLY_ROW_LABELS, COLUMN_LABELS as FIELD_COLUMN_LABELS, cell_label
-from worker.status import agency_statuses
+from worker.status import agency_statuses, percent
 
 STATE_LABELS = LABELS["state"]
 LEVEL_LABELS = LABELS["level"]
@@ -336,6 +336,7 @@ def report_detail(session: Session, report_id: int, snapshot_id: int | None = No
                      "fetched_at": snapshot.fetched_at.isoformat(), "parse_status": snapshot.parse_status,
                      "parse_error": snapshot.parse_error} if snapshot else None,
         "evaluation": {"id": evaluation.id, "score": evaluation.score, "grade": evaluation.grade,
+                       "coverage": percent(evaluation.coverage),
                        "ruleset_version": evaluation.ruleset_version} if evaluation else None,
         "meta": parsed.get("meta") or {},
         "sections": [{"key": k, "label": SECTION_LABELS.get(k, k), **(v if isinstance(v, dict) else {"present": v})}

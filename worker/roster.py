@@ -34,6 +34,7 @@ def sync_roster(session: Session, roster: Roster) -> SyncResult:
         agency.deadline, agency.active = spec.deadline, True
         agency.notify, agency.allowed_hosts = list(spec.notify), list(spec.allowed_hosts)
         agency.polling = dict(getattr(spec, "polling", None) or {}) or None
+        agency.rulemaking = spec.rulemaking
         session.add(agency)
         session.flush()
         current = {s.url: s for s in session.exec(select(Source).where(Source.agency_id == agency.id))}

@@ -54,7 +54,7 @@ def context_for(session, snapshot: Snapshot):
     year = report.year or parsed.meta.get("year")
     ctx = Context(agency_name=agency.name, agency_level=agency.level, year=year,
                   published_on=publication_date(report, snapshot.parsed), deadline_override=agency.deadline,
-                  previous=previous_report(session, report, year))
+                  previous=previous_report(session, report, year), rulemaking=agency.rulemaking)
     return parsed, ctx
 
 
@@ -79,7 +79,8 @@ def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
         failed = [o for o in result.outcomes if o.status == "fail"]
         unsure = [o for o in result.outcomes if o.status == "not_evaluated"]
         evaluation = Evaluation(snapshot_id=snapshot.id, ruleset_version=ruleset.version, score=result.score,
-                                grade=result.grade, failed=len(failed), not_evaluated=len(unsure))
+                                grade=result.grade, failed=len(failed), not_evaluated=len(unsure),
+                                coverage=result.coverage)
         session.add(evaluation)
         session.flush()
         lost: dict[tuple[str, str], float] = {}

@@ -37,6 +37,7 @@ class AgencyStatus:
     region: str = ""
     last_fetch: str | None = None  # when an active source was last polled (ISO, UTC)
     agency_id: int | None = None
+    coverage: int | None = None  # percent of the applicable checks (weighted) the rules could evaluate
 
     def as_dict(self) -> dict:
         # Shallow on purpose: every field is a scalar, and dataclasses.asdict deep-copies
@@ -69,7 +70,7 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
             select(Report.id, Report.agency_id, Report.year, Report.url, Report.title, Report.published_on,
                    Report.backdated, Report.visible_after, Report.first_seen_at, Report.latest_snapshot_id,
                    Report.edit_count, Report.status_reason, Snapshot.parse_status, Snapshot.parse_error,
-                   Evaluation.id.label("evaluation_id"), Evaluation.score, Evaluation.grade)
+                   Evaluation.id.label("evaluation_id"), Evaluation.score, Evaluation.grade, Evaluation.coverage)
             .outerjoin(Snapshot, Snapshot.id == Report.latest_snapshot_id)
             .outerjoin(newest, newest.c.snapshot_id == Report.latest_snapshot_id)
             .outerjoin(Evaluation, Evaluation.id == newest.c.id)
@@ -93,7 +94,7 @@ def _row(agency, year, today, deadline, sources, reports, opened) -> AgencyStatu
     fetch = "; ".join(f"failed: {s.status_reason}" for s in failed) or (
         "new" if any(s.status == "new" for s in active) else "ok")
     report = reports[-1] if reports else None
-    score = grade = None
+    score = grade = coverage = None
     if exp.ambiguous:
         state, detail = "ambiguous", "；".join(exp.candidates) or exp.detail
     elif report is None:
@@ -113,6 +114,7 @@ def _row(agency, year, today, deadline, sources, reports, opened) -> AgencyStatu
             state, detail = "not_scored", "没有可用的规则"
         else:
             score, grade = report.score, report.grade
+            coverage = percent(report.coverage)
     return AgencyStatus(
         slug=agency.slug, name=agency.name, level=agency.level, year=year,
         report=(report.title if report else ""), report_url=(report.url if report else ""),
@@ -120,7 +122,12 @@ def _row(agency, year, today, deadline, sources, reports, opened) -> AgencyStatu
         score=score, grade=grade, open_errors=opened.get("error", 0), open_warnings=opened.get("warning", 0),
         open_other=sum(v for k, v in opened.items() if k not in ("error", "warning")),
         deadline=exp.deadline.isoformat(), state=state, detail=detail, fetch=fetch, region=agency.region or "",
-        last_fetch=polled.isoformat() if polled else None, agency_id=agency.id)
+        last_fetch=polled.isoformat() if polled else None, agency_id=agency.id, coverage=coverage)
+
+
+def percent(coverage: float | None) -> int | None:
+    """Coverage as a whole percent, rounded down (99.6% is not yet all of it)."""
+    return None if coverage is None else int(coverage * 100 + 1e-9)
 
 
 _FIELDS = tuple(f.name for f in fields(AgencyStatus))

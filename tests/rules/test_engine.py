@@ -6,7 +6,7 @@ import pytest
 
 from documents.report import SECTION_KEYS, ParsedReport, Section
 from rules import LIBRARY, Context, evaluate, load_ruleset
-from tests.rules.rulehelp import RULE_HEAD
+from tests.rules.rulehelp import RULE_HEAD, with_applies
 
 GOV = Context("平桥区人民政府", "government", 2021, date(2022, 3, 20))
 COLUMNS = ("natural", "business", "research", "nonprofit", "legal", "other_org", "total")
@@ -86,15 +86,15 @@ def test_when_condition_false_passes(write_rules):
 
 
 def test_applies_levels_and_unknown_template(write_rules):
-    ruleset = load_ruleset(write_rules(a=RULE_HEAD + """\
-  applies: {levels: [department], templates: ["2021"]}
+    ruleset = load_ruleset(write_rules(a=with_applies('{levels: [department], templates: ["2021"]}') + """\
   check: {kind: deadline}
 """))
     assert evaluate(ruleset, ParsedReport(meta={"template": "2021"}), GOV).outcomes == []
     dept = Context("某局", "department", 2021, date(2022, 1, 5))
     assert evaluate(ruleset, ParsedReport(meta={"template": "2019"}), dept).outcomes == []
     [o] = evaluate(ruleset, ParsedReport(meta={}), dept).outcomes
-    assert o.status == "not_evaluated" and "未能识别报告采用的格式" in o.message
+    assert o.status == "not_evaluated" and "未能确定报告采用的格式" in o.message
+    assert o.evidence["unknown_facts"] == ["template"]
 
 
 def test_deadline_both_levels_and_override():
@@ -169,12 +169,16 @@ def test_category_cap_and_weight_each(write_rules):
     assert sum(p for _, _, p in result.lost) == 100 - result.score
 
 
-def test_not_evaluated_loses_nothing():
+def test_not_evaluated_loses_nothing_but_low_coverage_earns_no_top_grade():
     ruleset = load_ruleset(LIBRARY)
     result = evaluate(ruleset, full_report(), GOV, only={"ARI-01", "ARI-02", "STR-01", "TXT-03", "TIM-01"})
-    assert result.score == 100 and result.grade == "优" and result.lost == []
+    assert result.score == 100 and result.lost == []
     assert any(o.status == "not_evaluated" for o in result.outcomes)
     assert result.ruleset_version == ruleset.version
+    # ARI-01 and ARI-02 (20 of 60 weighted points) could not be evaluated: 优 is not earned.
+    assert result.coverage == round(40 / 60, 4) and result.grade == "中"
+    full = evaluate(ruleset, full_report(**balanced()), GOV, only={"ARI-01", "STR-01", "TXT-03", "TIM-01"})
+    assert full.coverage == 1.0 and (full.score, full.grade) == (100, "优")
 
 
 def test_a_report_with_a_failed_error_rule_is_not_graded_best():
@@ -190,3 +194,84 @@ def test_a_report_with_a_failed_error_rule_is_not_graded_best():
     assert score([outcome("error")], {"R-1": (5, 5)}, scoring)[:2] == (95, "良")
     assert score([outcome("warning")], {"R-1": (5, 5)}, scoring)[:2] == (95, "优")
     assert score(iter([outcome("error")]), {"R-1": (5, 5)}, scoring)[:2] == (95, "良")
+
+
+# --- facts the reading did not establish --------------------------------------------------
+
+def test_a_rule_needing_an_unknown_year_or_level_does_not_run():
+    """The 上海市科委 case: no year found must not make a 2024 report a 2019-format report."""
+    ruleset = load_ruleset(LIBRARY)
+    report = full_report(**balanced())
+    report.meta.update(template="2021", template_source="tables")
+    no_year = evaluate(ruleset, report, Context("上海市科委", "department", None), only={"STR-02", "TIM-01", "ARI-01"})
+    str02 = no_year.outcome("STR-02")
+    assert str02.status == "not_evaluated" and "报告年度" in str02.message and str02.evidence["unknown_facts"] == ["year"]
+    assert no_year.outcome("TIM-01").status == "not_evaluated"  # the deadline depends on the year too
+    assert all(o.status == "pass" for o in no_year.outcomes if o.rule_id == "ARI-01")  # needs neither
+    no_level = evaluate(ruleset, report, Context("某某", None, 2024), only={"TXT-03", "TIM-01", "PLA-01"})
+    assert {o.rule_id: o.status for o in no_level.outcomes} == {
+        "TXT-03": "not_evaluated", "TIM-01": "not_evaluated", "PLA-01": "not_evaluated"}
+    assert "单位级别" in no_level.outcome("TXT-03").message
+    # Both not-evaluated outcomes stay with the admins: they cost nothing, but coverage says so.
+    assert no_level.score == 100 and no_level.coverage == 0.0 and no_level.grade == "中"
+
+
+def test_template_only_inferred_from_the_year_is_not_compared_with_the_year():
+    ruleset = load_ruleset(LIBRARY)
+    report = full_report()
+    report.meta.update(template="2021", template_source="year", year=2024)
+    o = evaluate(ruleset, report, Context("某区政府", "government", 2024), only={"STR-02"}).outcome("STR-02")
+    assert o.status == "not_evaluated" and "表格本身未显示" in o.message
+    report.meta.update(template="2019", template_source="tables")
+    o = evaluate(ruleset, report, Context("某区政府", "government", 2024), only={"STR-02"}).outcome("STR-02")
+    assert o.status == "fail"
+
+
+# --- blank cells --------------------------------------------------------------------------
+
+def blank_legal_columns() -> ParsedReport:
+    """The five 法人或其他组织 columns left blank (songlin-wjw, shuyang-fgj-2023)."""
+    fields = {k: v for k, v in balanced().items() if k.rsplit(".", 1)[1] in ("natural", "total")}
+    fields.update({f"apply.{r}.total": 1 for r in ("new", "results_total")})
+    fields.update({f"apply.{r}.natural": 1 for r in ("new", "results_total")})
+    keys = [f"apply.{r}.{c}" for r in ("new", "carried", "results_total", "carry_forward")
+            for c in ("business", "research", "nonprofit", "legal", "other_org")]
+    report = full_report(**fields)
+    report.problems = [{"kind": "blank_cells", "where": "三", "detail": "20 cell(s) left blank", "keys": keys}]
+    return report
+
+
+def test_blank_cells_of_filled_rows_count_as_zero_and_the_evidence_says_so(tmp_path):
+    import shutil
+
+    ruleset = load_ruleset(LIBRARY)
+    result = evaluate(ruleset, blank_legal_columns(), GOV, only={"ARI-01"})
+    business = result.outcome("ARI-01", "business")
+    assert business.status == "pass" and "空白按0计" in business.message
+    assert "空白按0计" in business.evidence["note"] and "apply.new.business" in business.evidence["blank_as_zero"]
+    assert result.coverage == 1.0
+    # A 总计 that disagrees with the filled column fails, saying how the blanks were read.
+    report = blank_legal_columns()
+    report.fields["apply.new.total"] = 3
+    report.fields["apply.results_total.total"] = 3
+    ari03 = evaluate(ruleset, report, GOV, only={"ARI-03"}).outcome("ARI-03", "new")
+    assert ari03.status == "fail" and "相差2" in ari03.message and "空白按0计" in ari03.message
+    # scoring.yaml may choose `absent`: the identities are then not evaluated, and coverage shows it.
+    absent = tmp_path / "rules"
+    shutil.copytree(LIBRARY, absent)
+    scoring = absent / "scoring.yaml"
+    scoring.write_text(scoring.read_text(encoding="utf-8").replace("blank_cells: zero", "blank_cells: absent"),
+                       encoding="utf-8")
+    strict = evaluate(load_ruleset(absent), blank_legal_columns(), GOV, only={"ARI-01", "STR-01"})
+    assert strict.outcome("ARI-01", "business").status == "not_evaluated"
+    assert strict.coverage < 0.8 and strict.grade == "中"
+
+
+def test_a_row_the_parser_did_not_read_is_never_filled_with_zeros():
+    ruleset = load_ruleset(LIBRARY)
+    report = blank_legal_columns()
+    # Parsed before the parser listed its blank keys: only rows it read count as blank.
+    report.problems = [{"kind": "blank_cells", "where": "三", "detail": "20 cell(s) left blank"}]
+    assert evaluate(ruleset, report, GOV, only={"ARI-01"}).outcome("ARI-01", "business").status == "pass"
+    del report.fields["apply.carried.natural"], report.fields["apply.carried.total"]  # row 二 not read at all
+    assert evaluate(ruleset, report, GOV, only={"ARI-01"}).outcome("ARI-01", "natural").status == "not_evaluated"

@@ -45,7 +45,7 @@ def test_hostile_expression_is_a_load_error_with_line(write_rules):
     with pytest.raises(RuleFileError) as info:
         load_ruleset(root)
     [p] = info.value.problems
-    assert p.line == 9 and "calling \"__import__('os').getcwd\" is not allowed" in p.message
+    assert p.line == 10 and "calling \"__import__('os').getcwd\" is not allowed" in p.message
 
 
 def test_dotted_keys_and_functions_evaluate():

@@ -3,7 +3,7 @@
 import pytest
 
 from rules import RuleFileError, load_ruleset
-from tests.rules.rulehelp import RULE_HEAD
+from tests.rules.rulehelp import RULE_HEAD, with_applies
 
 
 def problems_of(root):
@@ -34,10 +34,10 @@ def test_unknown_key_gets_did_you_mean_with_line(write_rules):
 """)
     err = problems_of(root)
     [p] = err.problems
-    assert p.file.endswith("a.yaml") and p.line == 7
+    assert p.file.endswith("a.yaml") and p.line == 8
     assert "unknown key 'severty'" in p.message
     assert "did you mean 'severity'" in p.hint
-    assert "a.yaml:7: unknown key 'severty' in a rule — did you mean 'severity'?" in str(err)
+    assert "a.yaml:8: unknown key 'severty' in a rule — did you mean 'severity'?" in str(err)
 
 
 def test_every_problem_is_reported_at_once(write_rules):
@@ -89,7 +89,7 @@ def test_malformed_expression(write_rules):
     assert: "apply.new.total + == 3"
 """)
     [p] = problems_of(root).problems
-    assert p.line == 9 and "malformed expression" in p.message and p.hint
+    assert p.line == 10 and "malformed expression" in p.message and p.hint
 
 
 def test_placeholder_not_declared_in_for_each(write_rules):
@@ -108,7 +108,7 @@ def test_unknown_message_placeholder(write_rules):
   message: 逾期{days_lat}天
 """)
     [p] = problems_of(root).problems
-    assert p.line == 8 and "{days_lat}" in p.message and "days_late" in p.hint
+    assert p.line == 9 and "{days_lat}" in p.message and "days_late" in p.hint
 
 
 def test_duplicate_rule_id_names_first_location(write_rules):
@@ -121,15 +121,15 @@ def test_duplicate_rule_id_names_first_location(write_rules):
 
 def test_variants_with_disjoint_templates_share_an_id(write_rules):
     root = write_rules(
-        a=RULE_HEAD + '  applies: {templates: ["2021"]}\n  check: {kind: deadline}\n'
-        + RULE_HEAD + '  applies: {templates: ["2019"]}\n  check: {kind: deadline}\n')
+        a=with_applies('{templates: ["2021"], levels: [government, department]}') + '  check: {kind: deadline}\n'
+        + with_applies('{templates: ["2019"], levels: [government, department]}') + '  check: {kind: deadline}\n')
     assert [r.applies.templates for r in load_ruleset(root).rules] == [("2021",), ("2019",)]
 
 
 def test_duplicate_yaml_key_and_syntax_error(write_rules):
     root = write_rules(a=RULE_HEAD + "  weight: 5\n  check: {kind: deadline}\n", b="- id: [unclosed\n")
     err = problems_of(root)
-    assert any(p.line == 7 and "duplicate key 'weight'" in p.message for p in err.problems)
+    assert any(p.line == 8 and "duplicate key 'weight'" in p.message for p in err.problems)
     assert any(p.file.endswith("b.yaml") and "YAML syntax error" in p.message for p in err.problems)
 
 
@@ -141,8 +141,8 @@ def test_unknown_section_and_topics_groups(write_rules):
     groups: {考核: []}
 """)
     messages = [(p.line, p.message, p.hint) for p in problems_of(root).problems]
-    assert any(line == 9 and "overveiw" in m and "'overview'" in h for line, m, h in messages)
-    assert any(line == 10 and "needs a list of keywords" in m for line, m, h in messages)
+    assert any(line == 10 and "overveiw" in m and "'overview'" in h for line, m, h in messages)
+    assert any(line == 11 and "needs a list of keywords" in m for line, m, h in messages)
 
 
 def test_version_tracks_content_not_formatting(write_rules, tmp_path):

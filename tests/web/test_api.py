@@ -19,6 +19,7 @@ def test_every_endpoint_answers_from_the_pipelines_data(client):
     fgj = next(a for a in agencies if a["slug"] == "qinghe-fgj")
     assert fgj["open_errors"] == 2 and fgj["region"] == "青河区" and fgj["silenced_rules"] == []
     assert fgj["days_to_deadline"] < 0  # the demo's today is after the deadline
+    assert fgj["coverage"] == 100  # how much of the report the rules could judge, beside the score
 
     by_score = client.get("/api/agencies", params={"sort": "score", "order": "desc"}, headers=RO).json()
     scores = [a["score"] for a in by_score if a["score"] is not None]
