@@ -398,7 +398,7 @@ def run_pattern(rule: Rule, p: P.PatternParams, report: ParsedReport, ctx: Conte
 
 # The other kinds live in modules of their own and register themselves here.
 def _register_more() -> None:
-    from rules import audits, history, prosechecks  # noqa: F401
+    from rules import audits, history, prosechecks, statements  # noqa: F401
 
 
 register("sections", Kind(P.parse_sections, run_sections,

@@ -216,6 +216,11 @@ def find_statement(patterns: tuple[re.Pattern, ...], text: str) -> tuple[str, in
     return quote, line
 
 
+def sentence_start(text: str, index: int) -> int:
+    """Where the ``index``-th compacted sentence starts in the text ``matches`` searches."""
+    return _document(text)[1][index]
+
+
 def matches(pattern: re.Pattern, text: str):
     """(sentence index, match) of every match that lies inside one sentence."""
     joined, starts = _document(text)

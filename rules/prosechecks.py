@@ -12,6 +12,7 @@ Must not load files or score.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,11 +110,18 @@ class NarrativeParams:
     compare: str = "equal"  # equal | zero (only "some" against "none" is a finding)
     tolerance: float = 0
     scope_markers: tuple[str, ...] = prose.SCOPE_MARKERS
+    # Scope read from the sentence: words saying the number includes more (含上年结转) and the
+    # table it is then compared with; other readings a sentence that does not pin its scope
+    # (no ``exact`` word such as 新收) may mean — agreeing with one of them, it is left alone.
+    including_words: tuple[str, ...] = ()
+    including: Expression | None = None
+    exact: tuple[str, ...] = ()
+    alternatives: tuple[Expression, ...] = ()
 
 
 def parse_narrative(check: dict, issues: Issues) -> NarrativeParams | None:
-    check_keys(check, ("kind", "what", "key", "patterns", "section", "table", "compare", "tolerance", "scope_markers"),
-               "a narrative check", issues)
+    check_keys(check, ("kind", "what", "key", "patterns", "section", "table", "compare", "tolerance", "scope_markers",
+                       "including", "exact", "alternatives"), "a narrative check", issues)
     what = check.get("what")
     if not isinstance(what, str) or not what.strip():
         issues.add(line_of(check, "what", check.line), "a narrative check needs what: the thing counted, in Chinese",
@@ -150,9 +158,51 @@ def parse_narrative(check: dict, issues: Issues) -> NarrativeParams | None:
         issues.add(line_of(check, "scope_markers"), "scope_markers must be a list of words", "e.g. [代表, 本级]")
         markers = list(prose.SCOPE_MARKERS)
     section = _section_or_all(check, issues)
+    including_words, including = (), None
+    raw = check.get("including")
+    if raw is not None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("words"), list) or not isinstance(raw.get("table"), str):
+            issues.add(line_of(check, "including"), "including must be {words: [...], table: <sum of field keys>}",
+                       "e.g. including: {words: [含上年结转], table: apply.new.total + apply.carried.total}")
+        else:
+            including_words, including = tuple(map(str, raw["words"])), _sum(raw["table"], line_of(raw, "table"), issues)
+    alternatives = tuple(e for i, t in enumerate(check.get("alternatives") or [])
+                         if (e := _sum(t, line_of(check.get("alternatives"), i, line_of(check, "alternatives")), issues)))
+    exact = tuple(map(str, check.get("exact") or ()))
     if table is None or not what:
         return None
-    return NarrativeParams(what.strip(), key, patterns, section, table, compare, float(tolerance), tuple(markers))
+    return NarrativeParams(what.strip(), key, patterns, section, table, compare, float(tolerance), tuple(markers),
+                           including_words, including, exact, alternatives)
+
+
+def _sum(text, line, issues: Issues) -> Expression | None:
+    """A table side: a field key or a sum of field keys, compiled as ``x == x``."""
+    try:
+        expr = compile_expression(f"{text} == {text}") if isinstance(text, str) else None
+    except ExpressionError as exc:
+        issues.add(line, f"table: {exc.message}", exc.hint)
+        return None
+    if expr is None or expr.linear is None:
+        issues.add(line, "a table side must be a field key or a sum of field keys", "e.g. apply.new.total + apply.carried.total")
+        return None
+    return expr
+
+
+_TOTAL = re.compile(r"^apply\..+\.total$")
+
+
+def _columns_of(expr: Expression, columns: tuple[str, ...]) -> Expression:
+    """apply.new.total + apply.carried.total in the given applicant columns."""
+    keys = [f"{k[:-len('total')]}{c}" for k in expr.fields for c in columns]
+    return compile_expression(" + ".join(keys) + " == " + " + ".join(keys))
+
+
+def _number_at(compact: str, value) -> int | None:
+    """Where the sentence writes ``value`` as a count."""
+    for m in re.finditer(r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+", compact):
+        if prose.cn_number(m.group(0)) == value and prose.is_count(compact, m.start(), m.end()):
+            return m.start()
+    return None
 
 
 def run_narrative(rule: Rule, p: NarrativeParams, report: ParsedReport, ctx: Context) -> list[Outcome]:
@@ -163,7 +213,23 @@ def run_narrative(rule: Rule, p: NarrativeParams, report: ParsedReport, ctx: Con
         return _not_stated(rule, p.what + "的数量", evidence)
     value, quote, line, source = stated
     evidence.update(prose_value=value, quote=quote, line=line, prose_from=source)
-    table, table_evidence, problem = _table_value(rule, p.table, report, ctx)
+    from rules.statements import LEGAL_COLUMNS, applicant_scope
+
+    compact = re.sub(r"\s+", "", unicodedata.normalize("NFKC", quote))
+    expr, pinned = p.table, any(w in compact for w in p.exact)
+    if p.including is not None and any(w in compact for w in p.including_words):
+        expr, pinned = p.including, True
+        evidence["scope_read"] = "including"
+    at = _number_at(compact, value)
+    if at is not None and all(_TOTAL.match(k) for k in expr.fields):
+        columns = applicant_scope(compact, at)
+        if columns is None:
+            return []  # which applicants the number counts cannot be read: say nothing
+        if columns != ("total",):
+            expr = _columns_of(expr, columns)
+            evidence["columns"] = "法人或其他组织" if columns == LEGAL_COLUMNS else list(columns)
+    evidence["table"] = expr.source.split(" == ")[0]
+    table, table_evidence, problem = _table_value(rule, expr, report, ctx)
     evidence.update(table_evidence)
     if problem:
         return [outcome(rule, "", "not_evaluated", problem, evidence)]
@@ -174,9 +240,14 @@ def run_narrative(rule: Rule, p: NarrativeParams, report: ParsedReport, ctx: Con
         agree = abs(value - table) <= p.tolerance + 1e-9
     if agree:
         return [outcome(rule, "", "pass", f"正文所述{p.what}{render_value(value)}与表格{render_value(table)}一致。", evidence)]
+    if not pinned and expr is p.table:
+        for alternative in p.alternatives:  # e.g. 收到 N件 may include last year's carried-over ones
+            other, _, trouble = _table_value(rule, alternative, report, ctx)
+            if trouble is None and abs(value - other) <= p.tolerance + 1e-9:
+                return []
     marker = prose.scope_marker(quote, p.scope_markers)
     evidence.update(scope="partial" if marker else "whole", scope_marker=marker, diff=value - table)
-    table_label = "＋".join(label_of(k) for k in p.table.fields)
+    table_label = "＋".join(label_of(k) for k in expr.fields)
     if marker:
         scope_note = (f"该句用“{marker}”等措辞，所述可能只是机关的一部分，与表格的统计口径不同；"
                       f"请在报告中说明口径，或使正文与表格一致")

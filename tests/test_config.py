@@ -34,6 +34,15 @@ def test_good_file_loads_and_keeps_secrets_unexpanded():
     assert expand_env(roster.office_notify[0], {"SMTP_PASSWORD": "s3cret"}) == "mailto://user:s3cret@example.org"
 
 
+def test_rulemaking_may_be_stated_and_is_checked():
+    stated = GOOD.replace("    level: department\n", "    level: department\n    rulemaking: false\n")
+    assert parse_roster(stated, "a.yaml", env={"SMTP_PASSWORD": "x"}).agencies[0].rulemaking is False
+    assert parse_roster(GOOD, "a.yaml", env={"SMTP_PASSWORD": "x"}).agencies[0].rulemaking is None  # from the name
+    with pytest.raises(AgencyFileError) as info:
+        parse_roster(stated.replace("rulemaking: false", "rulemaking: maybe"), "a.yaml", env={"SMTP_PASSWORD": "x"})
+    assert "a.yaml:9: rulemaking 'maybe' is not true or false" in str(info.value)
+
+
 def test_every_mistake_is_reported_with_its_line_and_a_fix():
     bad = GOOD.replace("level: department", "levle: department").replace("kind: listing", "kind: lisitng")
     bad += "  - slug: Bad_Slug\n    name: x\n    level: goverment\n    sources: []\n"
