@@ -202,7 +202,7 @@ def score(file: Path,
 
     for line in facts:
         console.print(f"[dim]{escape(line)}[/dim]", soft_wrap=True)
-    judged = f"，评估覆盖{coverage}%" if coverage is not None else ""
+    judged = f"，可判定{coverage}%" if coverage is not None else ""
     console.print(f"{escape(ctx.agency_name)} {ctx.year or '年度不详'}{'年' if ctx.year else ''}：评分 {result.score}"
                   f"（{result.grade}）{judged}，规则版本 {ruleset.version[:12]}")
     for o in outcomes:

@@ -23,7 +23,7 @@ def score_text(r) -> str:
     """"90 良" and, beside it, how much of the report the rules could judge."""
     if r.score is None:
         return "—"
-    judged = f"\n[dim]评估覆盖{r.coverage}%[/dim]" if r.coverage is not None else ""
+    judged = f"\n[dim]可判定{r.coverage}%[/dim]" if r.coverage is not None else ""
     return f"{r.score}分 {r.grade}{judged}"
 
 

@@ -17,7 +17,7 @@ from notifications.labels import fetch_reason
 # (row key, header). Row keys are the overview rows' (web/queries.overview) plus the *_text ones added here.
 COLUMNS = [("slug", "单位代码"), ("name", "单位"), ("level_label", "层级"), ("region", "地区"), ("year", "报告年度"),
            ("state_label", "状态"), ("detail", "说明"), ("score", "得分"), ("grade", "等级"),
-           ("coverage", "评估覆盖（%）"), ("open_errors", "未整改错误"), ("open_warnings", "未整改警示"), ("open_other", "其他未整改"),
+           ("coverage", "可判定（%）"), ("open_errors", "未整改错误"), ("open_warnings", "未整改警示"), ("open_other", "其他未整改"),
            ("overdue", "逾期未整改"), ("correct_by", "最早整改期限"), ("deadline", "发布截止日期"),
            ("days_to_deadline", "距截止天数"), ("published_on", "发布日期"), ("report_url", "年报地址"),
            ("last_fetch_text", "最近抓取（北京时间）"), ("fetch_text", "抓取情况")]

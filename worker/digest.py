@@ -23,7 +23,7 @@ from worker.steps import Next
 # The attachment is read in Excel by the office: Chinese headers and labels, dates as written.
 CSV_COLUMNS = [("region", "地区"), ("name", "单位"), ("level_cn", "层级"), ("year", "报告年度"), ("state_cn", "状态"),
                ("detail", "说明"), ("published_on", "发布日期"), ("deadline", "截止日期"), ("score", "得分"),
-               ("grade", "等级"), ("coverage", "评估覆盖（%）"), ("open_errors", "未整改错误"), ("open_warnings", "未整改警示"),
+               ("grade", "等级"), ("coverage", "可判定（%）"), ("open_errors", "未整改错误"), ("open_warnings", "未整改警示"),
                ("open_other", "其他未整改"), ("report_url", "年报地址"), ("slug", "单位代码")]
 
 

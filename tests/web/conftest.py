@@ -72,7 +72,8 @@ CLERK, DIRECTOR = ("王科员", "clerk-pass"), ("李主任", "director-pass")  #
 @pytest.fixture(scope="session")
 def world(tmp_path_factory):
     """The demo's six agencies on SQLite, run over the days that produce every notice kind and state:
-    day 0 (deficiency, alert, missing, admin, digest), fgj's corrected re-publication a week later
+    day 0 (deficiency, alert, missing, admin, digest; the office counts blank cells as absent, so wjw's
+    blank columns leave checks not evaluated), fgj's corrected re-publication a week later
     (resolution, and a silent edit of songlin-xian: an alert from polling), a silence, the reminder
     before the date to correct by, the overdue copy after it, and the digest that lists it."""
     import functools
@@ -96,6 +97,17 @@ def world(tmp_path_factory):
     url = f"sqlite:///{tmp / 'nianbao.db'}"
     migrate(url)
     rt = make_runtime(tmp, url, write_roster(tmp / "agencies.yaml", portals.base, endpoint))
+    # This office has chosen blank_cells: absent (scoring.yaml): wjw's blank 法人 columns then leave
+    # the identities not evaluated, which is what the report page groups and the admins are told.
+    from rules import LIBRARY
+    from worker.runtime import RulesCache
+
+    strict = tmp / "rules"
+    shutil.copytree(LIBRARY, strict)
+    scoring = strict / "scoring.yaml"
+    scoring.write_text(scoring.read_text(encoding="utf-8").replace("blank_cells: zero", "blank_cells: absent"),
+                       encoding="utf-8")
+    rt.rules = RulesCache(strict)
     day = rt.settings.today
     try:
         assert not run_cycle(rt).errors

@@ -187,7 +187,8 @@ def test_exports_leave_empty_cells_empty_and_name_the_report_year(clerk):
     sheet = load_workbook(io.BytesIO(clerk.get("/api/agencies.xlsx").content)).worksheets[0]
     assert sheet.title == "2025年度各单位"  # the report year, not the current one
     assert not any(c.value == "'" for row in sheet.iter_rows() for c in row)
-    assert sheet.cell(row=2, column=17).number_format.startswith('yyyy"年"')
+    published = [c.value for c in sheet[1]].index("发布日期") + 1
+    assert sheet.cell(row=2, column=published).number_format.startswith('yyyy"年"')
 
 
 def test_the_rule_preview_counts_a_severity_change(world, director):
