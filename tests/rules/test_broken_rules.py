@@ -34,7 +34,7 @@ def _problem(root) -> str:
 
 def test_a_deep_expression_is_its_rules_error_at_its_line(write_rules):
     text = _problem(write_rules(deep=DEEP))
-    assert "deep.yaml:9: expression: expression nests 402 levels deep" in text
+    assert "deep.yaml:10: expression: expression nests 402 levels deep" in text
     assert f"more than {MAX_DEPTH}" in text and "sum(a, b, c, …)" in text
 
 
@@ -106,7 +106,7 @@ def test_rules_check_test_and_diff_say_file_line_and_no_traceback(tmp_path):
         run = _nianbao(*args, env=env)
         assert run.returncode == 1, (args, run.stdout, run.stderr)
         assert "Traceback" not in run.stderr and "RecursionError" not in run.stderr, args
-        assert "deep.yaml:9: expression: expression nests" in run.stderr, (args, run.stderr)
+        assert "deep.yaml:10: expression: expression nests" in run.stderr, (args, run.stderr)
 
 
 def test_a_worker_records_the_broken_rule_and_status_shows_it(tmp_path):
@@ -124,9 +124,9 @@ def test_a_worker_records_the_broken_rule_and_status_shows_it(tmp_path):
     good = rt.rules.current().version
     (rules / "deep.yaml").write_text(DEEP.replace("ARI-01", "ARI-99"), encoding="utf-8")
     assert not pipeline.check_rules(rt)  # recorded, and the last good rules stay in use
-    assert rt.rules.current().version == good and "deep.yaml:9:" in rt.rules.error
-    assert not pipeline.check_rules(rt) and "deep.yaml:9:" in rt.rules.error  # and stays said, not forgotten
+    assert rt.rules.current().version == good and "deep.yaml:10:" in rt.rules.error
+    assert not pipeline.check_rules(rt) and "deep.yaml:10:" in rt.rules.error  # and stays said, not forgotten
     run = _nianbao("status", env={"NIANBAO_DATABASE_URL": url, "NIANBAO_HOME": str(tmp_path),
                                   "NIANBAO_RULES_DIR": str(rules), "COLUMNS": "200"})
     assert run.returncode == 0, run.stderr
-    assert "deep.yaml:9: expression: expression nests" in run.stdout
+    assert "deep.yaml:10: expression: expression nests" in run.stdout
