@@ -218,7 +218,7 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # Starlette re-raises after this answer, so the server logs the traceback once.
         if not wants_html(request):
             return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
         return error_page(request, 500, "系统处理这个请求时出错，已记录在日志中。请稍后重试，或联系系统管理员。")
@@ -227,8 +227,7 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         flashed = request.session.pop("flash", None)
         if isinstance(flashed, str):
             flashed = {"text": flashed, "bad": False}
-        now = rt.now()
-        context = {"request": request, "csrf": csrf_of(request), "today": rt.today(), "now": now,
+        context = {"request": request, "csrf": csrf_of(request), "today": rt.today(),
                    "flash": flashed["text"] if flashed else None, "flash_bad": bool(flashed and flashed["bad"]),
                    **context}
         return HTMLResponse(env.get_template(name).render(context), status_code=status)
@@ -543,6 +542,8 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
             else:
                 scored = result.get("steps", {}).get("evaluate", 0)
                 errors = result.get("errors") or []
+                for error in errors:
+                    log.warning("rescore from the dashboard: %s", error)
                 flash(request, f"已按当前规则重新评分 {scored} 份年报" + (f"，其中 {len(errors)} 份出错，详见日志。" if errors
                                                                      else "。"), bad=bool(errors))
         except actions.ActionError as exc:
