@@ -24,6 +24,7 @@ from models.db import session_scope
 from models.types import utcnow
 from notifications import mask_url, send
 from notifications.routing import select_targets
+from worker import faultpoints
 from worker.errors import TransientError
 from worker.runtime import Runtime
 from worker.steps import Next
@@ -69,6 +70,7 @@ def deliver(rt: Runtime, notice_id: int) -> list[Next]:
         attachment = (notice.attachment_name, notice.attachment) if notice.attachment_name else None
         result = send([expand_env(t) for t in targets], notice.subject, notice.body, html=notice.body_html,
                       attachment=attachment)
+        faultpoints.hit("after_send")  # the fault suite's window: handed to the provider, outcome not recorded
         session.add(DeliveryAttempt(notice_id=notice.id, ok=result.ok, permanent=result.permanent,
                                     targets=", ".join(mask_url(t) for t in targets), error=result.error))
         follow: list[Next] = []
