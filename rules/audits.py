@@ -17,7 +17,7 @@ from typing import Any
 
 from documents.report import SECTION_KEYS, ParsedReport
 from rules.checks import Kind, _message, field_values, outcome, register
-from rules.fields import NAMED_LISTS, VALUE_LABELS, label_of, suggest
+from rules.fields import NAMED_LISTS, label_of, layout_label, suggest
 from rules.messages import format_date, render_value
 from rules.model import Context, Outcome, Rule
 from rules.params import Issues, check_keys
@@ -248,7 +248,8 @@ def run_layout(rule: Rule, p: LayoutParams, report: ParsedReport, ctx: Context) 
     evidence.update(missing_rows=missing_rows, missing_columns=missing_cols)
     if not missing_rows and not missing_cols:
         return [outcome(rule, "", "pass", f"{part}表格的行列齐全。", evidence)]
-    names = [VALUE_LABELS.get(r, label_of(r)) for r in missing_rows] + [f"“{VALUE_LABELS.get(c, c)}”列" for c in missing_cols]
+    names = ([layout_label(p.table, "rows", r) for r in missing_rows]
+             + [layout_label(p.table, "columns", c) for c in missing_cols])
     shown = "、".join(names[:6]) + (f"等{len(names)}项" if len(names) > 6 else "")
     return [outcome(rule, "", "fail", _message(rule, {"part": part, "missing": shown, "count": len(names)}), evidence)]
 

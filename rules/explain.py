@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from documents.report import SECTION_KEYS
-from rules.fields import cell_label, cell_value, is_known_field
+from rules.fields import cell_label, cell_value, is_known_field, layout_label
 from rules.messages import format_number
 
 BASIS_NOTE = {"VERIFIED": "", "IMPLIED": "（据表格勾稽关系推定）", "CORROBORATED": "（据通行格式）",
@@ -255,9 +255,13 @@ def _explain(finding: Mapping[str, Any]) -> Explained:
             lines.append("原文中的位置：" + "；".join(shown) + ("等" if len(ev["matches"]) > 5 else "") + "。")
 
     # Layout: missing rows and columns of a table.
-    for key, what in (("missing_rows", "缺少的行"), ("missing_columns", "缺少的列")):
+    # Rows and columns are named as the table names them, never by their keys.
+    for key, part, what in (("missing_rows", "rows", "缺少的行"), ("missing_columns", "columns", "缺少的列")):
         if isinstance(ev.get(key), list) and ev[key]:
-            lines.append(f"{what}：" + "、".join(str(x) for x in ev[key][:8]) + ("等" if len(ev[key]) > 8 else "") + "。")
+            names = [layout_label(str(ev.get("table") or ""), part, str(x)) for x in ev[key]]
+            if all(name in str(finding.get("message") or "") for name in names):
+                continue  # the message names them all already
+            lines.append(f"{what}：" + "、".join(names[:8]) + ("等" if len(names) > 8 else "") + "。")
 
     # The parser's notes (problems checks).
     if isinstance(ev.get("problems"), list) and ev["problems"] and isinstance(ev["problems"][0], dict):

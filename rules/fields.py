@@ -231,6 +231,16 @@ def subject_label(subject: str) -> str:
     return subject
 
 
+def layout_label(table: str, part: str, value: str) -> str:
+    """A row or column of table 二, 三 or 四 as the table names it ("（六）其他处理 1.…", "“结果维持”列"),
+    for what the layout check says is missing; a cell key (table 二) by its label."""
+    names = {("三", "rows"): APPLY_ROW_LABELS, ("三", "columns"): COLUMN_LABELS,
+             ("四", "rows"): APPEAL_GROUP_LABELS, ("四", "columns"): APPEAL_OUTCOME_LABELS}.get((table, part), {})
+    if value in names:
+        return f"“{names[value]}”列" if part == "columns" else names[value]
+    return label_of(value)
+
+
 def is_known_field(key: str) -> bool:
     if key.startswith(PREVIOUS):
         key = key[len(PREVIOUS):]

@@ -79,3 +79,17 @@ def test_findings_not_evaluated_are_grouped_with_the_reason_once():
     assert [(g["reason"], g["count"]) for g in groups] == [("报告未填写所需的表格数据", 2), ("未取得报告正文文字", 1)]
     assert groups[0]["rules"][0]["subjects_text"] == "商业企业列、科研机构列"
     assert groups[0]["blanks"] == "表三商业企业列2格、表三科研机构列2格"
+
+
+def test_missing_rows_and_columns_are_named_as_the_table_names_them():
+    # 洪泽区 2024: a single （六）其他处理 row; the keys of the two rows it lacks were printed as they are.
+    rows = explain({"message": "第三部分表格缺少若干行。", "evidence": {
+        "table": "三", "missing_rows": ["other.no_correction", "other.unpaid_fee"], "missing_columns": ["legal"]}})
+    assert rows.lines == ["缺少的行：（六）其他处理 1.申请人无正当理由逾期不补正、（六）其他处理 2.申请人逾期未按收费通知要求缴纳费用。",
+                          "缺少的列：“法律服务机构”列。"]
+    appeals = explain({"message": "", "evidence": {"table": "四", "missing_rows": ["litigation.direct"],
+                                                   "missing_columns": ["upheld", "other"]}})
+    assert appeals.lines == ["缺少的行：行政诉讼（未经复议直接起诉）。", "缺少的列：“结果维持”列、“其他结果”列。"]
+    said = explain({"message": "第三部分表格缺少（六）其他处理 3.其他，与年度报告格式不一致。",
+                    "evidence": {"table": "三", "missing_rows": ["other.other"]}})
+    assert said.lines == []  # the message names it already
