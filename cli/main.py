@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from cli.common import read_report_file, settings_or_exit
+from cli.cycle_cmd import cycle
 from cli.ingest_cmd import ingest
 from cli.notices_cmd import digest, notices_app, silence
 from cli.rules_cmd import rescore, rules_app, score
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(db_app, name="db")
 app.add_typer(rules_app, name="rules")
+app.command()(cycle)
 app.command()(score)
 app.command()(ingest)
 app.command()(rescore)

@@ -34,7 +34,7 @@ def _one_line(run: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-DATABASE_COMMANDS = [("status",), ("db", "upgrade"), ("notices", "list"), ("digest",), ("run", "--once"),
+DATABASE_COMMANDS = [("status",), ("db", "upgrade"), ("notices", "list"), ("digest",), ("run", "--once"), ("cycle",),
                      ("rescore",), ("rules", "diff", "--against", "rules/library")]
 
 
@@ -64,7 +64,7 @@ def test_a_sqlite_file_that_cannot_be_opened_is_one_line(tmp_path):
     assert _one_line(run).startswith("数据库无法打开：sqlite:////proc/nianbao/x.db（")
 
 
-@pytest.mark.parametrize("command", [("worker",), ("beat",)], ids=" ".join)
+@pytest.mark.parametrize("command", [("worker",), ("beat",), ("cycle",)], ids=" ".join)
 def test_an_unreachable_redis_is_one_line_and_the_process_exits(tmp_path, command):
     port = _closed_port()
     run = _nianbao(*command, env={"NIANBAO_BROKER_URL": f"redis://:s3cret@127.0.0.1:{port}/0"}, tmp_path=tmp_path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_process_init
+from celery.signals import beat_init, worker_process_init
 
 from config.settings import get_settings
 
@@ -47,6 +47,8 @@ app.conf.update(
         "nianbao.deliver_pending": {"queue": "notify"},
     },
     beat_schedule={
+        # Beat also starts a full cycle as it starts (below): a deployment started at noon knows
+        # before the next morning which reports are missing.
         # Each source's own next_poll_at (calendar, jitter, backoff) decides; this only looks often.
         "poll-due-sources": {"task": "nianbao.poll_due", "schedule": 300.0},
         "deliver-pending-notices": {"task": "nianbao.deliver_pending", "schedule": 120.0},
@@ -65,3 +67,10 @@ def _fresh_connections(**_kwargs) -> None:
     from models.db import dispose_engines
 
     dispose_engines()
+
+
+@beat_init.connect
+def _first_cycle(sender=None, **_kwargs) -> None:
+    # The periodic entries first run an interval (or a day) after beat starts; a full cycle now
+    # polls what is due and checks deadlines at once. Idempotent: a restarted beat repeats it harmlessly.
+    app.send_task("nianbao.cycle", args=[{"by": "beat"}])

@@ -13,13 +13,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from worker import pipeline
-from worker.delivery import pending_notices
+from worker import cycle, pipeline
 from worker.errors import RulesUnavailable, TransientError
-from worker.digest import send_digest
-from worker.events import notify_poll_events
-from worker.followup import follow_up
-from worker.planning import check_deadlines
 from worker.runtime import Runtime
 from worker.steps import Next
 
@@ -54,19 +49,12 @@ def run_cycle(rt: Runtime, *, all_sources: bool = True, progress: Progress | Non
     """One full cycle: agencies file → poll → fetch → parse → score → notices → deadlines → delivery."""
     started = time.monotonic()
     report = CycleReport()
-    pipeline.refresh_roster(rt)
-    pipeline.check_rules(rt)
-    queue: deque[Next] = deque(pipeline.due_sources(rt, all_sources=all_sources))
+    begun = cycle.start(rt, all_sources=all_sources)
+    queue: deque[Next] = deque(begun.polls)
     drain(rt, queue, report, progress)
-    pipeline.refresh_expectations(rt)
-    try:
-        queue.extend(check_deadlines(rt))
-    except RulesUnavailable as exc:  # without rules nothing can be judged missing either
-        report.errors.append(f"check_deadlines: {exc}")
-    queue.extend(follow_up(rt))  # reminders before the correction date, the office copied after it
-    queue.extend(notify_poll_events(rt))  # unreachable sites, silent edits, backdated or ambiguous reports
-    queue.extend(send_digest(rt))  # only when the last digest is digest_days old
-    queue.extend(pending_notices(rt))  # includes retries of notices that failed transiently before
+    steps, errors = cycle.finish(rt, polled=len(begun.source_ids))
+    report.errors += errors
+    queue.extend(steps)
     drain(rt, queue, report, progress)
     report.seconds = time.monotonic() - started
     return report

@@ -112,3 +112,35 @@ def follow_up() -> None:
 def send_digest() -> None:
     """Daily check; a digest goes out when the last one is NIANBAO_DIGEST_DAYS old."""
     enqueue(plan_digest(get_runtime()))
+
+
+@app.task(name="nianbao.cycle", **RETRY)
+def cycle(options: dict | None = None) -> None:
+    """A full cycle now (`nianbao cycle`, beat at start): the due sources' polls, then cycle_finish."""
+    from worker import cycle as cycles
+
+    begun = cycles.start(get_runtime(), all_sources=bool((options or {}).get("all")))
+    enqueue(begun.polls)
+    cycle_finish.apply_async(args=[{"started_at": begun.started_at.isoformat(), "source_ids": begun.source_ids}],
+                             countdown=cycles.FINISH_RECHECK_SECONDS)
+
+
+@app.task(name="nianbao.cycle_finish", **RETRY)
+def cycle_finish(state: dict) -> None:
+    """The cycle's deadlines, follow-up and deliveries, once its polls are done: until then it comes
+    back every few seconds (a message with a countdown, holding no worker)."""
+    from datetime import datetime
+
+    from models.types import utcnow
+    from worker import cycle as cycles
+
+    rt = get_runtime()
+    started_at = datetime.fromisoformat(state["started_at"])
+    left = cycles.unpolled(rt, started_at, state["source_ids"])
+    if left and utcnow() - started_at < cycles.FINISH_WAIT:
+        cycle_finish.apply_async(args=[state], countdown=cycles.FINISH_RECHECK_SECONDS)
+        return
+    steps, errors = cycles.finish(rt, polled=len(state["source_ids"]) - left, left=left)
+    for error in errors:
+        log.error("cycle: %s", error)
+    enqueue(steps)

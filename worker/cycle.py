@@ -1,0 +1,143 @@
+"""A full cycle on demand (`nianbao cycle`), and the one beat runs when it starts.
+
+A cycle polls every due source (every active one with all_sources), then refreshes the
+expectations, checks deadlines, sends reminders and overdue copies, tells what polling saw,
+sends the digest when it is due and delivers what is pending. The deadline check comes after
+the polls so that a report they find is never called missing.
+
+Embedded, worker.runner.run_cycle runs it in one process. Distributed, it is two tasks:
+`nianbao.cycle` (start: claim the due sources and hand out their polls) and
+`nianbao.cycle_finish` (the rest), which comes back every few seconds, holding no worker
+meanwhile, until the claimed sources have been polled or FINISH_WAIT has passed. Every part
+is idempotent: two cycles at once claim disjoint sources, and notices are keyed.
+
+Each finished cycle is recorded (Health "cycle"), which `status` and /healthz show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from models import Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
+from models.db import session_scope
+from models.types import utcnow
+from worker import pipeline
+from worker.delivery import pending_notices
+from worker.digest import send_digest
+from worker.errors import RulesUnavailable
+from worker.events import notify_poll_events
+from worker.followup import follow_up
+from worker.planning import check_deadlines
+from worker.runtime import Runtime
+from worker.steps import Next
+
+COMPONENT = "cycle"
+FINISH_WAIT = timedelta(minutes=pipeline.CLAIM_MINUTES)  # the claims lapse then: polling is beat's again
+FINISH_RECHECK_SECONDS = 3
+
+
+@dataclass
+class Started:
+    started_at: datetime
+    polls: list[Next]
+    source_ids: list[int] = field(default_factory=list)
+
+
+def start(rt: Runtime, *, all_sources: bool = False) -> Started:
+    """Re-read the agencies file, check the rules, claim the due sources; the polls to run."""
+    started_at = utcnow()
+    pipeline.refresh_roster(rt)
+    pipeline.check_rules(rt)
+    polls = pipeline.due_sources(rt, all_sources=all_sources)
+    return Started(started_at, polls, [i for step in polls for i in step.arg["ids"]])
+
+
+def unpolled(rt: Runtime, started_at: datetime, source_ids: list[int]) -> int:
+    """How many of the claimed sources (still active) have not been polled since the start."""
+    if not source_ids:
+        return 0
+    with session_scope(rt.db_url) as session:
+        polled = set(session.exec(select(Source.id).where(Source.last_polled_at >= started_at)))
+        active = set(session.exec(select(Source.id).where(Source.active == True)))  # noqa: E712
+    return len((set(source_ids) & active) - polled)
+
+
+def finish(rt: Runtime, *, polled: int, left: int = 0) -> tuple[list[Next], list[str]]:
+    """Everything after the polls; returns the deliveries to run and the errors met."""
+    errors: list[str] = []
+    pipeline.refresh_expectations(rt)
+    steps: list[Next] = []
+    try:
+        steps += check_deadlines(rt)
+    except RulesUnavailable as exc:  # without rules nothing can be judged missing either
+        errors.append(f"没有可用的规则，未检查截止日期：{exc}")
+    steps += follow_up(rt)  # reminders before the correction date, the office copied after it
+    steps += notify_poll_events(rt)  # unreachable sites, silent edits, backdated or ambiguous reports
+    steps += send_digest(rt)  # only when the last digest is digest_days old
+    steps += pending_notices(rt)  # includes retries of notices that failed transiently before
+    said = f"轮询{polled}个来源" + (f"，其中{left}个在{int(FINISH_WAIT.total_seconds() // 60)}分钟内未轮询完" if left else "")
+    pipeline.record_health(rt, COMPONENT, not (errors or left), "；".join([said, *errors]))
+    return steps, errors
+
+
+def last_finished(session) -> Health | None:
+    return session.get(Health, COMPONENT)
+
+
+# ---- what a cycle changed, counted from the tables (the same for both engines) -------------------------
+
+_COUNTED = {"reports": Report, "snapshots": Snapshot, "evaluations": Evaluation, "deficiencies": Deficiency,
+            "notices": Notice}
+
+
+def marks(db_url: str) -> dict[str, int]:
+    """The highest id of each table a cycle adds to: rows above it are new since."""
+    with session_scope(db_url) as session:
+        return {name: session.exec(select(func.coalesce(func.max(model.id), 0))).one()
+                for name, model in _COUNTED.items()}
+
+
+def polled_since(session, started_at: datetime) -> dict[str, int]:
+    """Sources polled since `started_at`, by their status now (ok, failed)."""
+    return dict(session.exec(select(Source.status, func.count()).where(Source.last_polled_at >= started_at)
+                             .group_by(Source.status)).all())
+
+
+def since(db_url: str, mark: dict[str, int], started_at: datetime) -> dict:
+    """What happened since `mark`/`started_at`: new rows, sources polled, notices sent or failing."""
+    with session_scope(db_url) as session:
+        new = {name: session.exec(select(func.count()).select_from(model).where(model.id > mark[name])).one()
+               for name, model in _COUNTED.items() if name != "deficiencies"}
+        new["deficiencies"] = session.exec(select(func.count()).select_from(Deficiency).where(
+            Deficiency.id > mark["deficiencies"], Deficiency.state == "open")).one()
+        polled = polled_since(session, started_at)
+        notices = dict(session.exec(select(Notice.status, func.count())
+                                    .where((Notice.id > mark["notices"]) | (Notice.sent_at >= started_at))
+                                    .group_by(Notice.status)).all())
+    return {"new": new, "polled": sum(polled.values()), "polls_failed": polled.get("failed", 0), "notices": notices}
+
+
+def waiting(rt: Runtime) -> dict[str, int]:
+    """Work still owed a next step (what a waiting `nianbao cycle` watches), per stage."""
+    now = rt.now()
+    with session_scope(rt.db_url) as session:
+        current = select(Report.latest_snapshot_id).where(Report.latest_snapshot_id != None)  # noqa: E711
+        try:
+            version = rt.rules.current().version
+        except RulesUnavailable:
+            version = None
+        scored = select(Evaluation.snapshot_id).where(Evaluation.ruleset_version == version)
+        count = lambda q: session.exec(select(func.count()).select_from(q.subquery())).one()  # noqa: E731
+        return {
+            "fetch": count(select(Report.id).where(Report.status == "discovered")),
+            "parse": count(select(Snapshot.id).where(Snapshot.parse_status == "pending", Snapshot.id.in_(current))),
+            "evaluate": 0 if version is None else count(select(Snapshot.id).where(
+                Snapshot.parse_status == "parsed", Snapshot.id.in_(current), Snapshot.id.not_in(scored))),
+            "deliver": count(select(Notice.id).where(
+                (Notice.status == "sending") | ((Notice.status == "pending")
+                                                & ((Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now))))),  # noqa: E711
+        }
