@@ -24,13 +24,13 @@ def read_report_file(path: Path):
     try:
         return read_path(path)  # stops reading at documents.reader.DEFAULT_MAX_BYTES
     except FileNotFoundError:
-        typer.echo(f"{path}: no such file", err=True)
+        typer.echo(f"{path}：文件不存在", err=True)
         raise typer.Exit(2)
     except IsADirectoryError:
-        typer.echo(f"{path}: is a directory", err=True)
+        typer.echo(f"{path}：这是一个目录，不是文件", err=True)
         raise typer.Exit(2)
     except DocumentError as exc:
-        typer.echo(f"{path}: {exc.status}: {exc.reason}", err=True)
+        typer.echo(f"{path}：{exc.zh.rstrip('。')}", err=True)
         raise typer.Exit(1)
 
 
@@ -43,5 +43,5 @@ def date_option(value: str | None, option: str):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        typer.echo(f"{option} {value!r} is not a date: write YYYY-MM-DD", err=True)
+        typer.echo(f"{option} {value}：不是日期，请写作 YYYY-MM-DD（如 2026-03-31）", err=True)
         raise typer.Exit(2)

@@ -27,7 +27,7 @@ def ingest(file: Path = typer.Argument(..., help="The report file (PDF, DOCX, HT
     try:
         data = file.read_bytes()
     except OSError as exc:
-        typer.echo(f"{file}: {exc.strerror or exc}", err=True)
+        typer.echo(f"{file}：无法读取文件（{exc.strerror or exc}）", err=True)
         raise typer.Exit(2)
     published_on = date_option(published, "--published")
     migrate(settings.db_url)
@@ -51,7 +51,10 @@ def ingest(file: Path = typer.Argument(..., help="The report file (PDF, DOCX, HT
         from worker.tasks import enqueue
 
         enqueue(steps)
-    console.print(f"report {report_id} of {agency}: {'stored' if not steps else 'new version stored'}"
-                  + ("" if settings.embedded else ", queued for parsing"))
+    if not steps:
+        console.print(f"报告 {report_id}（单位 {agency}）：与已保存的版本相同，未重复保存。")
+    else:
+        console.print(f"报告 {report_id}（单位 {agency}）：已保存"
+                      + ("，已读取并评分（nianbao status 查看）。" if settings.embedded else "，已排队等待读取和评分。"))
     if ingested.review:
         console.print(f"[yellow]待人工确认：{ingested.review}[/yellow]")

@@ -238,13 +238,13 @@ def rescore(all_versions: bool = typer.Option(False, "--all-versions", help="Eve
         typer.echo(str(exc), err=True)
         raise typer.Exit(1)
     if rt.rules.error:
-        typer.echo(f"the rule files have errors; fix them first (`nianbao rules check`):\n{rt.rules.error}", err=True)
+        typer.echo(f"规则文件有错误，请先修正（`nianbao rules check`）：\n{rt.rules.error}", err=True)
         raise typer.Exit(1)
     ids = snapshots_to_rescore(settings.db_url, all_versions=all_versions)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Bar(*columns, console=Console(stderr=True), disable=as_json) as bar:
-        label = "enqueueing" if not settings.embedded else f"re-scoring with rules {version}"
-        task = bar.add_task(label, total=len(ids))
+        said = "加入任务队列" if not settings.embedded else f"按规则版本 {version} 重新评分"
+        task = bar.add_task(said, total=len(ids))
         tick = lambda done, total: bar.update(task, completed=done)  # noqa: E731
         result = rescore_embedded(rt, ids, tick) if settings.embedded else enqueue_rescore(ids, tick)
     result.ruleset_version = version
@@ -252,8 +252,9 @@ def rescore(all_versions: bool = typer.Option(False, "--all-versions", help="Eve
         print(json.dumps(asdict(result), ensure_ascii=False, indent=2))
         return
     if settings.embedded:
-        console.print(f"re-scored {result.snapshots} report(s) with rules {version}: {result.steps}")
+        console.print(f"已按规则版本 {version} 重新评分 {result.snapshots} 份报告"
+                      + (f"，发现错误 {len(result.errors)} 处（见下）。" if result.errors else "。"))
     else:
-        console.print(f"enqueued {result.enqueued} evaluate task(s); workers score them with rules {version}")
+        console.print(f"已将 {result.enqueued} 份报告加入评分队列，由工作进程按规则版本 {version} 评分。")
     for error in result.errors:
         console.print(f"[yellow]{error}[/yellow]")

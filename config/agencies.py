@@ -55,6 +55,7 @@ class Problem:
     message: str
     hint: str = ""
     level: str = "error"  # "warning": the file loads, but something will not work as written
+    about: str = ""  # what a warning is about, for who may ignore it ("private_host": the demo and tests allow them)
 
     def __str__(self) -> str:
         label = "warning: " if self.level == "warning" else ""
@@ -111,9 +112,9 @@ class _Reader:
         line = node.start_mark.line + 1 if node is not None else 1
         self.problems.append(Problem(self.path, line, message, hint))
 
-    def warn(self, node: yaml.Node | None, message: str, hint: str = "") -> None:
+    def warn(self, node: yaml.Node | None, message: str, hint: str = "", about: str = "") -> None:
         line = node.start_mark.line + 1 if node is not None else 1
-        self.warnings.append(Problem(self.path, line, message, hint, level="warning"))
+        self.warnings.append(Problem(self.path, line, message, hint, level="warning", about=about))
 
     def mapping(self, node: yaml.Node, what: str, known: dict[str, str]) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
@@ -217,7 +218,7 @@ def _source(reader: _Reader, node: yaml.Node, where: str) -> SourceSpec | None:
         reader.problem(keys["url"], f"source url '{url}' is not an http(s) URL", "write https://host/path")
     elif url and "${" not in url and host_is_local(parts.hostname or ""):
         reader.warn(keys["url"], f"source url '{url}' is on a private or loopback address",
-                    "the fetcher refuses it unless NIANBAO_ALLOW_PRIVATE_HOSTS=1 (demo and tests only)")
+                    "the fetcher refuses it unless NIANBAO_ALLOW_PRIVATE_HOSTS=1 (demo and tests only)", about="private_host")
     kind = reader.text(keys["kind"], f"{where} kind") if "kind" in keys else "listing"
     if kind and kind not in SOURCE_KINDS:
         reader.problem(keys["kind"], f"unknown source kind '{kind}'", "use one of: " + " | ".join(SOURCE_KINDS))

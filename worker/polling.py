@@ -513,12 +513,12 @@ def ingest_file(rt: Runtime, slug: str, name: str, data: bytes, year: int | None
         parsed = read_document(data, name=name)
     except DocumentError as exc:
         if exc.status in INGEST_REFUSED:
-            raise ValueError(f"{name}：{INGEST_REFUSED[exc.status]}（{exc.reason}），未保存。") from None
+            raise ValueError(f"{name}：{INGEST_REFUSED[exc.status]}：{exc.zh.rstrip('。')}，未保存。") from None
         parsed = None
     with session_scope(rt.db_url) as session:
         agency = session.exec(select(Agency).where(Agency.slug == slug)).first()
         if agency is None:
-            raise LookupError(f"no agency with slug '{slug}' (see the agencies file)")
+            raise LookupError(f"没有代码为 {slug} 的单位（请检查单位名录文件；`nianbao status` 列出各单位的代码）")
         agency_name = agency.name
     review = filing_mismatch(agency_name, year, parsed.meta.get("agency"), parsed.meta.get("year")) if parsed else None
     sha = rt.blobs.put(data)

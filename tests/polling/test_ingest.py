@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import date
 
 from sqlmodel import select
@@ -43,13 +45,13 @@ def test_ingest_stores_a_report_and_a_new_version_once(tmp_path, polling, monkey
     try:
         first = runner.invoke(app, ["ingest", str(file), "--agency", "jia", "--year", "2025",
                                     "--published", "2026-01-20"])
-        assert first.exit_code == 0, first.output
+        assert first.exit_code == 0 and "报告 1（单位 jia）：已保存，已读取并评分" in first.output, first.output
         again = runner.invoke(app, ["ingest", str(file), "--agency", "jia", "--year", "2025"])
-        assert again.exit_code == 0 and "report 1 of jia: stored" in again.output
+        assert again.exit_code == 0 and "报告 1（单位 jia）：与已保存的版本相同，未重复保存" in again.output
         file.write_text(REPORT.format(title="甲局2025年政府信息公开工作年度报告（修订）"), encoding="utf-8")
         assert runner.invoke(app, ["ingest", str(file), "--agency", "jia", "--year", "2025"]).exit_code == 0
         unknown = runner.invoke(app, ["ingest", str(file), "--agency", "nobody"])
-        assert unknown.exit_code == 1 and "no agency with slug 'nobody'" in unknown.output
+        assert unknown.exit_code == 1 and "没有代码为 nobody 的单位" in unknown.output
     finally:
         get_settings.cache_clear()
         runtime.set_runtime(None)
@@ -78,7 +80,8 @@ def test_ingest_refuses_what_is_no_report_and_stores_nothing(tmp_path, polling, 
         refused = runner.invoke(app, ["ingest", str(noise), "--agency", "jia", "--year", "2025"])
         assert refused.exit_code == 1 and "noise.bin：文件格式无法读取" in refused.output and "未保存" in refused.output
         page = runner.invoke(app, ["ingest", str(news), "--agency", "jia", "--year", "2025"])
-        assert page.exit_code == 1 and "news.html：不是政府信息公开工作年度报告" in page.output
+        assert page.exit_code == 1 and "news.html：不是政府信息公开工作年度报告：这是另一类文件（“我局召开安全生产工作会议”）" in page.output
+        assert not re.search(r"[A-Za-z]{4,}", refused.output.replace("noise.bin", "").replace("HTML", "").replace("DOCX", ""))
     finally:
         get_settings.cache_clear()
         runtime.set_runtime(None)
