@@ -17,6 +17,7 @@ def _demo_environment() -> None:
     from rich.console import Console
 
     from cli.demo import DEMO_HOME, DEMO_TODAY, EXAMPLES, run_demo
+    from notifications.dates import cn_date
     from web.auth import hash_password
 
     console = Console()
@@ -31,7 +32,7 @@ def _demo_environment() -> None:
         password = secrets.token_urlsafe(9)
         os.environ["NIANBAO_WEB_USERS"] = f"demo:{hash_password(password)}:admin"
         console.print(f"演示账户：用户名 [bold]demo[/bold]，密码 [bold]{password}[/bold]（管理员；每次启动重新生成）")
-    console.print(f"看板使用演示数据（{DEMO_HOME}/，演示日期 {DEMO_TODAY.isoformat()}）。")
+    console.print(f"看板使用演示数据（{DEMO_HOME}/，演示日期 {cn_date(DEMO_TODAY)}）。")
 
 
 @web_app.callback()
@@ -48,7 +49,7 @@ def web(ctx: typer.Context,
 
     if demo:
         if workers > 1:
-            typer.echo("--demo serves one process (--workers 1)", err=True)
+            typer.echo("--demo 只用一个进程（--workers 1）", err=True)
             raise typer.Exit(2)
         _demo_environment()
         typer.echo(f"打开 http://{host}:{port}/ （Ctrl+C 停止）")
@@ -64,10 +65,11 @@ def web(ctx: typer.Context,
         typer.echo(str(exc), err=True)
         raise typer.Exit(2)
     if not accounts.passwords and not accounts.tokens:
-        typer.echo("no users: set NIANBAO_WEB_USERS (hashes from `nianbao web hash-password`)", err=True)
+        typer.echo("没有账户：请设置 NIANBAO_WEB_USERS（密码的散列值由 `nianbao web hash-password` 生成），"
+                   "或用 `nianbao web --demo` 查看演示数据", err=True)
         raise typer.Exit(2)
     if workers > 1 and not os.environ.get("NIANBAO_WEB_SECRET"):
-        typer.echo("--workers > 1 needs NIANBAO_WEB_SECRET (each process would sign sessions with its own key)", err=True)
+        typer.echo("--workers 大于 1 时须设置 NIANBAO_WEB_SECRET（否则各进程用各自的密钥签署登录状态）", err=True)
         raise typer.Exit(2)
     migrate(settings.db_url)
     uvicorn.run("web.main:app", host=host, port=port, workers=workers, proxy_headers=True)

@@ -3,12 +3,18 @@ and the dashboard over it with one admin, one read-only user and one API token."
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import make_runtime, write_roster
+from tests.conftest import make_runtime, unavailable, write_roster
 
 ADMIN, VIEWER = ("admin", "admin-pass"), ("viewer", "viewer-pass")
 TOKEN, VIEWER_TOKEN = "tok-admin-0123456789", "tok-viewer-0123456789"
@@ -145,3 +151,48 @@ def world_app(world, world_accounts):
     from web.app import create_app
 
     return create_app(world, world_accounts, secret="world-secret")
+
+
+# ---- the app on a real port and Debian's chromium (browser and screen tests) -------------------------------
+CHROMIUM = Path(os.environ.get("NIANBAO_TEST_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+
+@contextlib.contextmanager
+def serving(app, start_seconds: float = 20):
+    """The app served by uvicorn on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+@contextlib.contextmanager
+def headless_chromium():
+    """Debian's chromium driven by Playwright (no browser is ever downloaded)."""
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is absent: install Debian's chromium package (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright Python package is not installed")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

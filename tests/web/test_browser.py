@@ -4,54 +4,22 @@ by a real pipeline run."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import unavailable
-from tests.web.conftest import ADMIN, VIEWER
-
-CHROMIUM = Path(os.environ.get("NIANBAO_TEST_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+from tests.web.conftest import ADMIN, VIEWER, headless_chromium, serving
 
 
 @pytest.fixture
 def browser(served):
     """Depends on `served`: the pipeline seeds the database before Playwright's event loop starts."""
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is absent: install Debian's chromium package (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright Python package is not installed")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    with headless_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def served(app):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(app, start_seconds=10) as base:
+        yield base
 
 
 def _sign_in(page, base: str, user: tuple[str, str]) -> None:

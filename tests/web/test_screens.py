@@ -6,9 +6,6 @@ artifact under var/test-artifacts/screens/ (NIANBAO_TEST_ARTIFACTS to put them e
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,9 +14,8 @@ from sqlmodel import select
 
 from models import Agency, Notice, Report, Snapshot
 from models.db import session_scope
-from tests.conftest import REPO, unavailable
-from tests.web.conftest import DIRECTOR
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.conftest import REPO
+from tests.web.conftest import DIRECTOR, headless_chromium, serving
 
 ARTIFACTS = Path(os.environ.get("NIANBAO_TEST_ARTIFACTS", REPO / "var" / "test-artifacts")) / "screens"
 WIDTHS = (1400, 375)
@@ -27,35 +23,14 @@ WIDTHS = (1400, 375)
 
 @pytest.fixture(scope="module")
 def site(world_app):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(world_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(world_app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def chromium(site):
-    if not Path(CHROMIUM).exists():
-        unavailable(f"{CHROMIUM} is absent: install Debian's chromium package (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright Python package is not installed")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def pages_of(world) -> dict[str, tuple[str, str]]:
