@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     sending_stale_seconds: int = Field(600, ge=1, description="A notice claimed this long ago without an outcome "
                                        "is marked unknown (its worker died mid-send).")
     correction_days: int = Field(15, ge=1, le=120, description="Working days an agency gets to correct.")
+    ocr: bool = Field(True, description="Read scans (PDFs without a text layer, images) by OCR on the ocr queue.")
+    ocr_max_pages: int = Field(40, ge=1, le=1000, description="Pages of a scan read by OCR; a longer one is too_large.")
+    ocr_max_pixels: int = Field(40_000_000, ge=1_000_000, description="Pixels of one image or rendered page; "
+                                "a larger one is too_large, judged from its header before it is decoded.")
+    ocr_page_seconds: int = Field(60, ge=5, le=3600, description="Wall-clock seconds OCR may spend on one page.")
 
     @field_validator("poll_dense_windows")
     @classmethod

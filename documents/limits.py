@@ -78,7 +78,7 @@ class TooLarge(DocumentError):
         return (TooLarge, (self.what, self.measure, self.value, self.limit, self.unit))
 
 
-_ZH = {"lines": "行数", "cells": "表格单元格数", "characters": "字符数", "tags": "标记数",
+_ZH = {"lines": "行数", "pages": "页数", "pixels": "像素数", "cells": "表格单元格数", "characters": "字符数", "tags": "标记数",
        "table rows": "表格行数", "columns in one cell": "单元格跨列数", "bytes inflated": "解压后字节数", "XML elements and attributes": "XML 元素和属性数", "bytes": "字节数",
        "more memory than a report needs": "读取所需内存超过上限（可能是恶意构造的文件）",
        "more time than a report needs": "读取所需时间超过上限（可能是恶意构造的文件）"}
@@ -206,7 +206,8 @@ def run_bounded(fn: Callable[[bytes], T], data: bytes, what: str, *, memory: int
     if timed_out:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-    if timed_out or (os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL)):
+    # SIGALRM: a step with its own wall-clock cap (an OCR'd page, ocr.py) ran past it.
+    if timed_out or (os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL, signal.SIGALRM)):
         raise TooLarge(what, "more time than a report needs", None, None)
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT:
         raise TooLarge(what, "more memory than a report needs", None, None)  # how pdfium ends when out of memory

@@ -4,7 +4,9 @@ Sniffs the format from the bytes first (magic numbers), the content type and fil
 second; decodes text; builds a Layout (html, text, pdf, docx); then finds sections,
 reads the tables, the prose numbers and the metadata. Raises ``NotAReport`` when the
 document reads fine but is not an annual report, ``UnsupportedFormat`` for formats we do
-not read (.doc/.wps, images, archives) and ``NeedsOCR`` for scanned PDFs.
+not read (.doc/.wps, archives) and ``NeedsOCR`` for scans (PDFs without a text layer, images)
+unless it is given ``ocr`` options: then a scan is read by OCR (ocr.py) in a bounded child
+process, and its recognised lines go through the same readers as every other document.
 
 Bad input never escapes as anything but a ``DocumentError`` (status and reason): empty or
 binary data, damaged or truncated PDFs, zip bombs posing as DOCX (decompressed sizes are
@@ -26,12 +28,14 @@ import zipfile
 from documents import limits
 from documents.docx import check_package, docx_to_layout
 from documents.encoding import decode_bytes
-from documents.errors import DocumentError, NotAReport, UnsupportedFormat
+from documents.errors import DocumentError, NeedsOCR, NotAReport, UnsupportedFormat
 from documents.html import html_to_layout, looks_like_html
 from documents.kind import follows_template, other_kind, report_list, says_report
 from documents.layout import Cell, Layout, Row
 from documents.meta import agency_of, find_title, level_hint, published_of, template_of, year_of
 from documents.narrative import looks_wrapped, read_narrative
+from documents.ocr import OcrOptions
+from documents.ocr_check import apply_scan
 from documents.pdf import pdf_to_layout
 from documents.reflow import reflow
 from documents.report import ParsedReport
@@ -65,7 +69,7 @@ def sniff(data: bytes, content_type: str | None = None, name: str | None = None)
             return "docx"
         raise UnsupportedFormat("zip archive that is not a DOCX document")
     if data.startswith(_IMAGES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
-        raise UnsupportedFormat("image: the report is a picture and needs OCR")
+        return "image"
     if data.startswith(b"{\\rtf"):
         raise UnsupportedFormat("RTF document")
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -80,11 +84,14 @@ def sniff(data: bytes, content_type: str | None = None, name: str | None = None)
     return "html" if ("html" in ctype or lname.endswith((".html", ".htm", ".shtml"))) else "text"
 
 
-_NAMES = {"pdf": "PDF", "docx": "DOCX document", "html": "HTML page", "text": "text"}
+_NAMES = {"pdf": "PDF", "docx": "DOCX document", "html": "HTML page", "text": "text", "image": "image",
+          "scan": "scanned document"}
 
 
 def _layout(data: bytes, fmt: str, content_type: str | None, charset: str | None) -> tuple[Layout, str | None, str]:
     # Each format is measured before its parser builds anything (see limits.py).
+    if fmt == "scan":  # the recognised text of a scan (ocr.py): cells separated by tabs
+        return text_to_layout(data.decode("utf-8"), blank_cells=False), None, "scan"
     if fmt == "pdf":  # in the sandbox's child already (see _read)
         return pdf_to_layout(data), None, "pdf"
     if fmt == "docx":
@@ -191,12 +198,14 @@ def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | N
 
 
 def read_document(data: bytes, *, content_type: str | None = None, name: str | None = None,
-                  charset: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedReport:
-    """Bytes → ParsedReport; every failure is a DocumentError (see the module docstring)."""
+                  charset: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                  ocr: OcrOptions | None = None) -> ParsedReport:
+    """Bytes → ParsedReport; every failure is a DocumentError (see the module docstring).
+    ``ocr``: read a scan by OCR within these bounds (without it, a scan raises NeedsOCR)."""
     if len(data) > max_bytes:
         raise DocumentError(f"document of {len(data):,} bytes is over the {max_bytes:,}-byte limit", status="too_large")
     try:
-        return _read(data, content_type, name, charset)
+        return _read(data, content_type, name, charset, ocr)
     except DocumentError:
         raise
     except RecursionError as exc:
@@ -205,18 +214,48 @@ def read_document(data: bytes, *, content_type: str | None = None, name: str | N
         raise DocumentError(f"parser failed: {type(exc).__name__}: {exc}", status="parse_failed") from exc
 
 
-def _read(data: bytes, content_type: str | None, name: str | None, charset: str | None) -> ParsedReport:
+def _read(data: bytes, content_type: str | None, name: str | None, charset: str | None,
+          ocr: OcrOptions | None) -> ParsedReport:
     if not data or not data.strip():
         raise NotAReport("empty document")
     fmt = sniff(data, content_type, name)
+    if fmt == "image":
+        if ocr is None:
+            raise NeedsOCR("image: the report is a picture; it needs OCR")
+        return read_scan(data, fmt, ocr)
     if limits.sandboxed(fmt, data):
         # A PDF, or a big page or package: what the C parsers would build cannot be bounded
         # by counting first (limits.py), so the whole read runs in a child process under a
         # memory and CPU limit, and only the report comes back.
         if fmt in ("pdf", "docx"):
             __import__("pypdfium2" if fmt == "pdf" else "docx")  # imported once here, not in every child
-        return limits.run_bounded(lambda doc: _read_format(doc, fmt, content_type, charset), data, _NAMES[fmt])
+        try:
+            return limits.run_bounded(lambda doc: _read_format(doc, fmt, content_type, charset), data, _NAMES[fmt])
+        except NeedsOCR:
+            if ocr is None or fmt != "pdf":
+                raise
+            return read_scan(data, fmt, ocr)
     return _read_format(data, fmt, content_type, charset)
+
+
+def read_scan(data: bytes, fmt: str, ocr: OcrOptions) -> ParsedReport:
+    """A scan (a PDF of page images, an image) read by OCR in a child process bounded in memory
+    and time (a page cap, a pixel cap and a time cap per page: ocr.py); its recognised lines are
+    then read like text, and every number read from its tables carries its confidence and is
+    checked by the tables' identities (ocr_check.py)."""
+    from documents import ocr as engine
+
+    engine.preload()  # the libraries are imported once here; the model is loaded in the child
+
+    def recognise(doc: bytes) -> engine.Scan:
+        pages = engine.pdf_pages(doc, ocr) if fmt == "pdf" else engine.image_pages(doc, ocr)
+        return engine.scan(pages, ocr)
+
+    what = "scanned PDF" if fmt == "pdf" else "image"
+    result = limits.run_bounded(recognise, data, what, memory=ocr.memory,
+                                cpu_seconds=ocr.page_seconds * ocr.max_pages)
+    parsed = _read_format(result.text.encode("utf-8"), "scan", None, None)
+    return apply_scan(parsed, result, fmt)
 
 
 def _read_format(data: bytes, fmt: str, content_type: str | None, charset: str | None) -> ParsedReport:
@@ -267,7 +306,7 @@ def _read_format(data: bytes, fmt: str, content_type: str | None, charset: str |
         fields=sink.fields,
         where=sink.where,
         doubtful=sink.doubtful,
-        narrative=read_narrative(prose, wrapped=fmt == "pdf" or looks_wrapped(prose)),
+        narrative=read_narrative(prose, wrapped=fmt in ("pdf", "scan") or looks_wrapped(prose)),
         problems=sink.problems,
         text=layout.text,
     )

@@ -49,6 +49,8 @@ class ParsedReport:
     narrative: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[dict[str, str]] = field(default_factory=list)
     text: str = ""  # the plain text the parser read (for pattern rules and quotes)
+    # A scan's table numbers: key → {"page", "confidence", "text" as recognised} (ocr_check.py).
+    ocr: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self, *, with_text: bool = False) -> dict[str, Any]:
         data = {
@@ -60,6 +62,8 @@ class ParsedReport:
             "narrative": dict(self.narrative),
             "problems": list(self.problems),
         }
+        if self.ocr:
+            data["ocr"] = dict(self.ocr)
         if with_text:
             data["text"] = self.text
         return data
@@ -75,4 +79,5 @@ class ParsedReport:
             narrative=dict(data.get("narrative", {})),
             problems=list(data.get("problems", [])),
             text=data.get("text", ""),
+            ocr=dict(data.get("ocr", {})),
         )

@@ -45,6 +45,8 @@ app.conf.update(
         "nianbao.fetch_report": {"queue": "fetch"},
         "nianbao.deliver": {"queue": "notify"},
         "nianbao.deliver_pending": {"queue": "notify"},
+        # OCR takes seconds a page: scans wait on their own queue, read by their own workers.
+        "nianbao.ocr_snapshot": {"queue": "ocr"},
     },
     beat_schedule={
         # Beat also starts a full cycle as it starts (below): a deployment started at noon knows
@@ -52,6 +54,7 @@ app.conf.update(
         # Each source's own next_poll_at (calendar, jitter, backoff) decides; this only looks often.
         "poll-due-sources": {"task": "nianbao.poll_due", "schedule": 300.0},
         "deliver-pending-notices": {"task": "nianbao.deliver_pending", "schedule": 120.0},
+        "ocr-pending": {"task": "nianbao.ocr_pending", "schedule": 900.0},
         "refresh-expectations": {"task": "nianbao.refresh_expectations", "schedule": crontab(hour=7, minute=50)},
         "check-deadlines": {"task": "nianbao.check_deadlines", "schedule": crontab(hour=8, minute=0)},
         "follow-up": {"task": "nianbao.follow_up", "schedule": crontab(hour=8, minute=30)},

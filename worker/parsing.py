@@ -6,6 +6,13 @@ A report whose own agency or year disagrees with the agency and year it is filed
 (a wrong `ingest`, a listing that links another agency's report) is kept, parsed, as
 ``needs_review`` with the reason (待人工确认): it is not scored as this agency's report,
 so no notice can go out about it.
+
+A scan (a PDF without a text layer, an image) ends this step as ``needs_ocr`` and hands itself
+to step ocr_snapshot, which Celery routes to its own queue (``ocr``, its own workers and
+concurrency: a batch of scans never delays the reading of other reports) and the embedded
+engine runs in-process. ocr_snapshot reads it by OCR within the bounds of the settings
+(NIANBAO_OCR_*) and records the outcome exactly as parse_snapshot does. A lost ocr message
+is redone by the beat's ocr_pending, which hands on every snapshot still ``needs_ocr``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,34 @@ PARSER_VERSION = "1"
 NEEDS_REVIEW = "needs_review"  # parsed, but not this filing's report: a person must say (待人工确认)
 
 
+def ocr_options(settings):
+    from documents.ocr import OcrOptions
+
+    return OcrOptions(max_pages=settings.ocr_max_pages, max_pixels=settings.ocr_max_pixels,
+                      page_seconds=settings.ocr_page_seconds)
+
+
 def parse_snapshot(rt: Runtime, snapshot_id: int) -> list[Next]:
+    return _parse(rt, snapshot_id, ocr=False)
+
+
+def ocr_snapshot(rt: Runtime, snapshot_id: int) -> list[Next]:
+    """A scan read by OCR (on the ocr queue): only a snapshot parse_snapshot left as needs_ocr."""
+    return _parse(rt, snapshot_id, ocr=True)
+
+
+def ocr_pending(rt: Runtime) -> list[Next]:
+    """Every scan still waiting for OCR (its message lost, its worker gone), handed on again."""
+    from sqlmodel import select
+
+    if not rt.settings.ocr:
+        return []
+    with session_scope(rt.db_url) as session:
+        ids = session.exec(select(Snapshot.id).where(Snapshot.parse_status == "needs_ocr")).all()
+    return [Next("ocr_snapshot", i) for i in ids]
+
+
+def _parse(rt: Runtime, snapshot_id: int, *, ocr: bool) -> list[Next]:
     from documents.reader import read_document
     from rules.identity import filing_mismatch
 
@@ -31,8 +65,12 @@ def parse_snapshot(rt: Runtime, snapshot_id: int) -> list[Next]:
         snapshot = session.get(Snapshot, snapshot_id)
         if snapshot is None:
             return []
-        if snapshot.parser_version == PARSER_VERSION and snapshot.parse_status != "pending":
+        if ocr and snapshot.parse_status != "needs_ocr":
+            return [Next("evaluate", snapshot.id)] if snapshot.parse_status == "parsed" else []
+        if not ocr and snapshot.parser_version == PARSER_VERSION and snapshot.parse_status != "pending":
             # Already parsed by this parser: carry on (evaluate is itself idempotent).
+            if snapshot.parse_status == "needs_ocr" and rt.settings.ocr:
+                return [Next("ocr_snapshot", snapshot.id)]
             return [Next("evaluate", snapshot.id)] if snapshot.parse_status == "parsed" else []
         report = session.get(Report, snapshot.report_id)
         data = rt.blobs.get(snapshot.sha256)
@@ -41,7 +79,7 @@ def parse_snapshot(rt: Runtime, snapshot_id: int) -> list[Next]:
             charset = snapshot.content_type.split("charset=", 1)[1].strip()
         try:
             parsed = read_document(data, content_type=snapshot.content_type.split(";")[0], name=report.url,
-                                   charset=charset)
+                                   charset=charset, ocr=ocr_options(rt.settings) if ocr else None)
         except DocumentError as exc:
             snapshot.parse_status, snapshot.parse_error = exc.status, exc.reason
         except Exception as exc:  # a parser bug must not lose the document: record it and move on
@@ -64,4 +102,6 @@ def parse_snapshot(rt: Runtime, snapshot_id: int) -> list[Next]:
         snapshot.parser_version = PARSER_VERSION
         session.add(snapshot)
         session.commit()
+        if snapshot.parse_status == "needs_ocr" and not ocr and rt.settings.ocr:
+            return [Next("ocr_snapshot", snapshot.id)]
         return [Next("evaluate", snapshot.id)] if snapshot.parse_status == "parsed" else []

@@ -14,7 +14,7 @@ from models.db import session_scope
 from models.types import utcnow
 from worker.delivery import deliver
 from worker.errors import RulesUnavailable
-from worker.parsing import parse_snapshot
+from worker.parsing import ocr_snapshot, parse_snapshot
 from worker.planning import plan_notices
 from worker.polling import fetch_report, host_of, poll_batch, poll_source
 from worker.roster import sync_roster
@@ -29,6 +29,7 @@ STEP_FUNCTIONS: dict[str, Callable[[Runtime, int], list[Next]]] = {
     "poll_batch": poll_batch,
     "fetch_report": fetch_report,
     "parse_snapshot": parse_snapshot,
+    "ocr_snapshot": ocr_snapshot,
     "evaluate": evaluate,
     "plan_notices": plan_notices,
     "deliver": deliver,

@@ -65,6 +65,19 @@ def parse_snapshot(snapshot_id: int) -> None:
     _run("parse_snapshot", snapshot_id)
 
 
+@app.task(name="nianbao.ocr_snapshot", **RETRY)
+def ocr_snapshot(snapshot_id: int) -> None:
+    _run("ocr_snapshot", snapshot_id)
+
+
+@app.task(name="nianbao.ocr_pending")
+def ocr_pending() -> None:
+    """Beat: scans still waiting for OCR (a lost message) are handed on again."""
+    from worker.parsing import ocr_pending as pending
+
+    enqueue(pending(get_runtime()))
+
+
 @app.task(name="nianbao.evaluate", **RETRY)
 def evaluate(snapshot_id: int) -> None:
     # A broken rule file is recorded for `status`; scoring goes on with the last good rules, and
