@@ -18,7 +18,8 @@ import re
 import sys
 import traceback
 from typing import Callable
-from urllib.parse import urlsplit, urlunsplit
+
+from config.urls import mask_service_url as mask
 
 EXIT_UNREACHABLE = 3
 
@@ -35,21 +36,6 @@ _CAUSES = [
     (re.compile(r"unable to open database file", re.I), "unable to open database file"),
     (re.compile(r"authentication required|invalid password|wrongpass[^\n]*|noauth[^\n]*", re.I), None),
 ]
-
-
-def mask(url: str) -> str:
-    """scheme://…@host:port/path: no user, no password, no query (options may hold secrets)."""
-    if url.startswith("sqlite"):
-        return url.split("?", 1)[0]  # a file: nothing secret, and its slashes matter
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url.split("://", 1)[0] + "://…"
-    scheme = parts.scheme.split("+", 1)[0]
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "…@" + netloc.rsplit("@", 1)[1]
-    return urlunsplit((scheme, netloc, parts.path, "", ""))
 
 
 def _cause(exc: BaseException) -> str:

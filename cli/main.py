@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cli.common import read_report_file, settings_or_exit
 from cli.cycle_cmd import cycle
@@ -116,23 +117,30 @@ def beat():
 
 def _print_status(rt, as_json: bool = False) -> None:
     from models.db import session_scope
+    from models.types import utcnow
+    from worker.checks import all_checks, say
     from worker.planning import expected_year
     from worker.status import agency_statuses, health, notice_counts
 
+    checks = all_checks(rt)
     with session_scope(rt.db_url) as session:
         rows = agency_statuses(session, rt.today())
-        checks = health(session)
+        recorded = health(session)
         notices = notice_counts(session)
     if as_json:
         print(json.dumps({"year": expected_year(rt.today()), "agencies": [r.as_dict() for r in rows],
-                          "health": checks, "notices": notices}, ensure_ascii=False, indent=2))
+                          "checks": [c.as_dict() for c in checks], "health": recorded, "notices": notices},
+                         ensure_ascii=False, indent=2))
         return
     from notifications.labels import label
 
     console.print(status_table(rows, expected_year(rt.today())))
+    console.print("[bold]运行情况[/bold]")
+    now = utcnow()
     for check in checks:
-        said = "正常" if check["ok"] else f"有误：{check['message']}"
-        console.print(f"[{'green' if check['ok'] else 'red'}]{label('component', check['component'])}[/]：{said}")
+        console.print(f"[{'green' if check.ok else 'red'}]●[/] {escape(say(check, now))}")
+        for problem in check.problems:
+            console.print(f"    {escape(problem)}", highlight=False)
     console.print("通知：" + ("，".join(f"{label('notice_status', k)} {v} 条" for k, v in sorted(notices.items())) or "无"))
 
 

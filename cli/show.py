@@ -16,7 +16,8 @@ from rules.fields import (ACTIVE2019_COLUMNS, ACTIVE2019_ROWS, ACTIVE_COLUMNS, A
                           APPEAL_OUTCOME_LABELS, APPLY_ROW_SHORT, COLUMN_LABELS, NARRATIVE_LABELS, cell_label)
 
 STATE_STYLE = {"ambiguous": "yellow", "needs_review": "yellow", "published": "green", "late": "yellow", "pending": "cyan", "missing": "red",
-               "unreachable": "magenta", "unreadable": "red", "not_scored": "yellow", "not_fetched": "magenta"}
+               "unreachable": "magenta", "unreadable": "red", "not_scored": "yellow", "not_fetched": "magenta",
+               "processing": "cyan"}
 
 
 def score_text(r) -> str:

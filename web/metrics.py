@@ -1,6 +1,10 @@
-"""Prometheus metrics computed from the database at scrape time (every worker writes there)."""
+"""Prometheus metrics computed at scrape time: from the database (every worker writes there)
+and from the checks (database and broker reached now, rule files loaded now)."""
 
 from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
 
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -15,7 +19,31 @@ class DatabaseCollector:
 
     def collect(self):
         from web.queries import metrics_snapshot
+        from worker.checks import all_checks
 
+        checks = {c.component: c for c in all_checks(self.rt)}
+        up = GaugeMetricFamily("nianbao_up", "1 when the component answers now (database, broker; embedded: no broker, 1)",
+                               labels=["component"])
+        for name in ("database", "broker"):
+            up.add_metric([name], 1 if checks[name].ok else 0)
+        yield up
+        rules = checks["rules"]
+        yield GaugeMetricFamily("nianbao_rules_ok", "1 when every rule file loads", value=1 if rules.ok else 0)
+        yield GaugeMetricFamily("nianbao_rules_loaded", "Rules this process scores with (the last good ones when the "
+                                "files are broken)", value=rules.count or 0)
+        broken = GaugeMetricFamily("nianbao_rules_problems", "Problems in the rule files, by file:line",
+                                   labels=["location"])
+        for location, n in sorted(Counter(p.split(": ", 1)[0] for p in rules.problems).items()):
+            broken.add_metric([location], n)
+        yield broken
+        if not checks["database"].ok:
+            return  # the rest is read from the database
+        yield GaugeMetricFamily("nianbao_agencies_ok", "1 when the agencies file was read without problems",
+                                value=1 if checks["agencies"].ok else 0)
+        cycle = checks["cycle"]
+        if cycle.at:
+            yield GaugeMetricFamily("nianbao_cycle_last_finished_timestamp_seconds", "When the last full cycle finished",
+                                    value=datetime.fromisoformat(cycle.at).timestamp())
         with session_scope(self.rt.db_url) as session:
             m = metrics_snapshot(session)
         yield GaugeMetricFamily("nianbao_evaluations", "Evaluations stored", value=m["evaluations"])

@@ -30,7 +30,8 @@ class AgencyStatus:
     open_warnings: int
     open_other: int
     deadline: str
-    # published | late | pending | missing | unreachable | ambiguous | needs_review | unreadable | not_scored | not_fetched
+    # published | late | pending | missing | unreachable | ambiguous | needs_review | unreadable | not_scored |
+    # not_fetched | processing (a step of its pipeline is owed: detail says which)
     state: str
     detail: str  # why, in a few words (Chinese: it is shown to the office)
     fetch: str  # ok | failed: reason | new
@@ -82,11 +83,13 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
             .where(Deficiency.year == year, Deficiency.state == "open")
             .group_by(Deficiency.agency_id, Deficiency.severity)):
         opened[agency_id][severity] = count
+    rules = session.get(Health, "rules")
+    rules_broken = rules is not None and not rules.ok  # as the workers last found the rule files
     return [_row(agency, year, today, report_deadline(agency.level, year, agency.deadline), sources[agency.id],
-                 reports[agency.id], opened[agency.id]) for agency in agencies]
+                 reports[agency.id], opened[agency.id], rules_broken) for agency in agencies]
 
 
-def _row(agency, year, today, deadline, sources, reports, opened) -> AgencyStatus:
+def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: bool) -> AgencyStatus:
     exp = compute(year, deadline, today, reports, sources)
     active = [s for s in sources if s.active]
     polled = max((s.last_polled_at for s in active if s.last_polled_at), default=None)
@@ -108,10 +111,13 @@ def _row(agency, year, today, deadline, sources, reports, opened) -> AgencyStatu
             state, detail = "not_fetched", report.status_reason or "尚未抓取"
         elif report.parse_status == "needs_review":  # another agency's or year's report: not judged
             state, detail = "needs_review", report.parse_error
+        elif report.parse_status == "pending":  # fetched, never read: nothing says it cannot be
+            state, detail = "processing", "已抓取，等待读取"
         elif report.parse_status != "parsed":
             state, detail = "unreadable", label("parse_status", report.parse_status)  # the reason stays in the API
         elif report.evaluation_id is None:
-            state, detail = "not_scored", "没有可用的规则"
+            # The rules are named only when they are what stops scoring.
+            state, detail = ("not_scored", "规则文件有误，未能评分") if rules_broken else ("processing", "已读取，等待评分")
         else:
             score, grade = report.score, report.grade
             coverage = percent(report.coverage)
