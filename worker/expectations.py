@@ -23,7 +23,7 @@ from typing import Iterable
 
 from sqlmodel import Session, select
 
-from models import Agency, ExpectedReport, Report, Source
+from models import Agency, ExpectedReport, Report, Snapshot, Source
 from models.types import utcnow
 
 
@@ -50,6 +50,14 @@ def effective_date(report: Report) -> date | None:
     if report.visible_after:  # no stated date, but we know when it was not there yet
         return report.first_seen_at.date() if report.first_seen_at else None
     return None
+
+
+def filed_as_own(reports: list, in_review: set[int]) -> list:
+    """The year's reports that count as the agency's: a document waiting for a person because it
+    names another agency or year (needs_review) does not make the year ambiguous beside the
+    agency's own report, nor hide it; alone, it stands for the year (no missing-report notice)."""
+    own = [r for r in reports if r.id not in in_review]
+    return own or list(reports)
 
 
 def compute(year: int, deadline: date, today: date, reports: Iterable[Report],
@@ -96,6 +104,9 @@ def expectation_for(session: Session, agency: Agency, today: date, year: int | N
 
     year = year or expected_year(today)
     reports = session.exec(select(Report).where(Report.agency_id == agency.id, Report.year == year)).all()
+    in_review = set(session.exec(select(Report.id).join(Snapshot, Snapshot.id == Report.latest_snapshot_id).where(
+        Report.agency_id == agency.id, Report.year == year, Snapshot.parse_status == "needs_review")))
+    reports = filed_as_own(list(reports), in_review)
     sources = session.exec(select(Source).where(Source.agency_id == agency.id)).all()
     return compute(year, report_deadline(agency.level, year, agency.deadline), today, reports, sources)
 

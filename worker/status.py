@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
 from notifications.labels import label
-from worker.expectations import compute
+from worker.expectations import compute, filed_as_own
 from worker.planning import expected_year
 
 
@@ -90,6 +90,9 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
 
 
 def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: bool) -> AgencyStatus:
+    in_review = {r.id for r in reports if r.parse_status == "needs_review"}
+    reports = filed_as_own(reports, in_review)
+    aside = len(in_review) - sum(r.id in in_review for r in reports)  # misfiled documents set aside
     exp = compute(year, deadline, today, reports, sources)
     active = [s for s in sources if s.active]
     polled = max((s.last_polled_at for s in active if s.last_polled_at), default=None)
@@ -121,6 +124,8 @@ def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: 
         else:
             score, grade = report.score, report.grade
             coverage = percent(report.coverage)
+    if aside:
+        detail = "；".join(filter(None, [detail, f"另有{aside}份文件待人工确认（所载单位或年度不符）"]))
     return AgencyStatus(
         slug=agency.slug, name=agency.name, level=agency.level, year=year,
         report=(report.title if report else ""), report_url=(report.url if report else ""),

@@ -121,3 +121,40 @@ def test_another_agencys_report_waits_for_a_person_and_sends_nothing(tmp_path, p
         row = next(r for r in agency_statuses(session, date(2026, 6, 30)) if r.slug == "songlin-xian")
         assert row.state == "needs_review" and row.score is None and "淮安市洪泽区人民政府" in row.detail
         assert session.exec(select(Report)).one().title == ""  # not the other agency's title
+
+
+def test_another_agencys_report_does_not_hide_the_agencys_own(tmp_path, polling, monkeypatch, shared_fixtures):
+    """松林县人民政府's own 2025 report is scored; then 洪泽区's PDF is filed as its 2025 report too.
+    The misfiled document waits for a person; it does not turn the year into 同年多份待确认, which
+    hid the agency's score and verdict."""
+    from cli.main import app
+    from config.settings import get_settings
+    from models import ExpectedReport
+    from tests.conftest import EXAMPLES
+    from worker import runtime
+    from worker.status import agency_statuses
+
+    rt = polling([agency("songlin-xian", "http://127.0.0.1:9/nb/", level="government", name="松林县人民政府")],
+                 today=date(2026, 6, 30))
+    _cli(tmp_path, monkeypatch, rt)
+    runner = CliRunner()
+    try:
+        own = runner.invoke(app, ["ingest", str(EXAMPLES / "portals/songlin-xian/nb2025.html"), "--agency", "songlin-xian",
+                                  "--published", "2026-03-26"])
+        assert own.exit_code == 0, own.output
+        other = runner.invoke(app, ["ingest", str(shared_fixtures / "hongze-2024.pdf"), "--agency", "songlin-xian",
+                                    "--year", "2025"])
+        assert other.exit_code == 0 and "待人工确认" in other.output, other.output
+    finally:
+        get_settings.cache_clear()
+        runtime.set_runtime(None)
+    with session_scope(rt.db_url) as session:
+        row = next(r for r in agency_statuses(session, date(2026, 6, 30)) if r.slug == "songlin-xian")
+        assert row.state == "published" and row.score is not None, (row.state, row.detail)
+        assert "另有1份文件待人工确认" in row.detail
+    from worker.pipeline import refresh_expectations
+
+    refresh_expectations(rt)  # as the deadline check does, on its schedule
+    with session_scope(rt.db_url) as session:
+        expected = session.exec(select(ExpectedReport)).one()
+        assert expected.state == "published" and not expected.ambiguous and expected.report_id is not None
