@@ -10,12 +10,13 @@ file and the last full cycle as the last cycle recorded them (Health rows). Mach
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from sqlalchemy import text
+from datetime import datetime, timezone
+from sqlalchemy import func, text
+from sqlmodel import select
 
 from config.urls import mask_service_url as mask_url
 
-from models import Health
+from models import Health, Source
 from models.db import session_scope
 from notifications.dates import cn_datetime, relative
 from worker.errors import RulesUnavailable
@@ -26,7 +27,7 @@ BROKER_TIMEOUT = 2.0
 
 @dataclass
 class Check:
-    component: str  # database | broker | rules | agencies | cycle
+    component: str  # database | broker | rules | agencies | cycle | polling
     ok: bool
     # ok | unreachable | not_used (embedded: no broker) | broken (a file with problems) | never (not yet run)
     state: str
@@ -98,18 +99,30 @@ def recorded(session, component: str) -> Check:
                  at=row.checked_at.isoformat())
 
 
+def last_poll(session) -> Check:
+    """When a source was last polled (beat's periodic polls record no cycle, but are polls)."""
+    at = session.exec(select(func.max(Source.last_polled_at))).one()
+    if at is None:
+        return Check("polling", True, "never")
+    if at.tzinfo is None:  # SQLite's max() forgets the column type
+        at = at.replace(tzinfo=timezone.utc)
+    return Check("polling", True, "ok", at=at.isoformat())
+
+
 def all_checks(rt: Runtime) -> list[Check]:
     checks = [database(rt.db_url), broker(rt.settings), rules(rt)]
     if checks[0].ok:
         with session_scope(rt.db_url) as session:
-            checks += [recorded(session, "agencies"), recorded(session, "cycle")]
+            checks += [recorded(session, "agencies"), recorded(session, "cycle"), last_poll(session)]
     return checks
 
 
 def say(check: Check, now: datetime) -> str:
     """One Chinese sentence (file:line lines follow it as they are: they are the admin's code)."""
     name = {"database": "数据库", "broker": "任务队列", "rules": "规则文件", "agencies": "单位名录",
-            "cycle": "上次巡检"}[check.component]
+            "cycle": "上次巡检", "polling": "最近轮询"}[check.component]
+    if check.component == "polling":
+        return f"{name}：{cn_datetime(check.at)}（{relative(check.at, now)}）" if check.at else f"{name}：尚未轮询任何来源"
     if check.component == "cycle":
         if check.at is None:
             return f"{name}：尚未运行（可运行 nianbao cycle 立即巡检）"

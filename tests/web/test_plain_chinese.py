@@ -36,11 +36,12 @@ ENGLISH = re.compile(r"\b[A-Za-z]{4,}\b")
 ALLOWED_WORDS = {"nianbao", "Excel", "HTTP"}
 ADDRESS = re.compile(r"(?:https?|json|mailto|outbox)://\S+|\S+@\S+\.\w+|/api/\S+|\?\w+=\S+")  # …and query strings
 RULE_ID = re.compile(r"\b[A-Z]{2,5}-\d{2}[a-z]?\b")
+COMMAND = re.compile(r"\bnianbao(?: --?[a-z][a-z-]*| [a-z][a-z-]*)+(?: \d+)?")  # a command to type, as it is typed
 SLUG = re.compile(r"(?<![\w.-])(?:qinghe|songlin)-[a-z]+(?![\w-])|no-such")  # the roster's agency codes, typed in commands
 
 
 def offences(text: str, where: str) -> list[str]:
-    text = SLUG.sub(" ", RULE_ID.sub(" ", ADDRESS.sub(" ", text)))
+    text = SLUG.sub(" ", RULE_ID.sub(" ", ADDRESS.sub(" ", COMMAND.sub(" ", text))))
     found = []
     for name, pattern in (("field key", FIELD_KEY), ("code word", CODE_WORD), ("repr/None", REPR),
                           ("raw ISO date", ISO_TIME)):
@@ -68,6 +69,7 @@ def test_the_plain_chinese_checker_catches_what_it_is_for():
                 "not_evaluated", "抓取 failed: timeout", "检查 snapshot 7"):
         assert offences(bad, "sample"), bad
     assert not offences("表三“一、本年新收”行自然人列：31 件；规则 ARI-01；http://x.example.cn/a/total.html", "sample")
+    assert not offences("处理后运行 nianbao retry snapshot 12；或 nianbao retry --failed", "sample")
 
 
 @pytest.fixture(scope="module")
