@@ -117,16 +117,41 @@ def image_pages(data: bytes, opts: OcrOptions):
         width, height = image.size
         if width * height > opts.max_pixels:
             raise TooLarge("image", "pixels", width * height, opts.max_pixels)
-        scale = min(1.0, opts.max_side / max(width, height))
+        tall = height > _TALL * width  # a whole report as one long picture: read in page-sized parts
+        scale = min(1.0, opts.max_side / (width if tall else max(width, height)))
         try:
             if image.format == "JPEG" and scale < 1:
                 image.draft("RGB", (int(width * scale), int(height * scale)))  # decoded at a reduced size
             frame = image.convert("RGB")
         except Exception as exc:
             raise DocumentError(f"unreadable image: {exc}") from exc
-        if max(frame.size) > opts.max_side:
-            frame.thumbnail((opts.max_side, opts.max_side))
-        yield frame
+        if scale < 1 and frame.size[0] > opts.max_side * 1.05:
+            frame = frame.resize((int(width * scale), int(height * scale)))
+        if tall:
+            yield from _parts(frame)
+        else:
+            yield frame
+
+
+_TALL = 1.6
+
+
+def _parts(image):
+    """A tall image cut into parts about as tall as a page, each cut where a row of pixels
+    holds the least ink in the last quarter before the page height (between two lines of
+    text, or two rows of a table), so no line is cut through."""
+    import numpy as np
+
+    width, height = image.size
+    step = int(1.41 * width)
+    ink = (np.asarray(image.convert("L")) < 128).sum(axis=1)
+    top = 0
+    while height - top > _TALL * width:
+        lo, hi = top + int(0.75 * step), top + step
+        cut = lo + int(np.argmin(ink[lo:hi]))
+        yield image.crop((0, top, width, cut))
+        top = cut
+    yield image.crop((0, top, width, height))
 
 
 def pdf_pages(data: bytes, opts: OcrOptions):

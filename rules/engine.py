@@ -92,7 +92,24 @@ def evaluate(ruleset: RuleSet, report: ParsedReport, ctx: Context, only: set[str
         each = chosen.weight_each if chosen.weight_each is not None else chosen.weight
         costs[rule_id] = (cost(chosen.category, each), cost(chosen.category, chosen.weight))
         outcomes.extend(_run(chosen, report, ctx))
+    if report.ocr:
+        for out in outcomes:
+            _mark_scanned(out.evidence, report.ocr)
     coverage = coverage_of(outcomes, {rule_id: cap for rule_id, (_, cap) in costs.items()})
     points, grade, lost = score(outcomes, costs, ruleset.scoring, coverage)
     return Evaluation(outcomes=outcomes, score=points, grade=grade, lost=lost, ruleset_version=ruleset.version,
                       coverage=coverage)
+
+
+def _mark_scanned(evidence: dict, ocr: dict) -> None:
+    """A finding that quotes numbers recognised from a scan says so (evidence["scanned"]: key →
+    the engine's confidence), so its notice can tell the agency (explain.py: 识别自扫描件)."""
+    keys = []
+    for name in ("fields", "table_fields"):
+        if isinstance(evidence.get(name), dict):
+            keys += list(evidence[name])
+    if isinstance(evidence.get("field"), str):
+        keys.append(evidence["field"])
+    scanned = {k: ocr[k]["confidence"] for k in keys if k in ocr}
+    if scanned:
+        evidence["scanned"] = scanned

@@ -136,6 +136,11 @@ def _arithmetic(evidence: Mapping[str, Any]) -> str:
 
 def doubt_reason(reason: Any) -> str:
     text = str(reason or "")
+    m = re.search(r"recognised from a scan as (\S+) \(confidence ([\d.]+)\)", text)
+    if m:
+        wanted = re.search(r"and (\S+) would make it hold", text)
+        return (f"识别自扫描件，识别为{m.group(1)}（置信度{m.group(2)}），与表格勾稽关系不符"
+                + (f"，若为{wanted.group(1)}则相符" if wanted else "") + "；未采用")
     m = re.search(r"row has (\d+) values for (\d+) columns", text)
     if m:
         return f"该行填了{m.group(1)}个数值而表格只有{m.group(2)}列，无法确定各数值属于哪一列"
@@ -194,6 +199,8 @@ def _explain(finding: Mapping[str, Any]) -> Explained:
         lines.append("报告未填写：" + "、".join(names[:5]) + (f"等{len(names)}项" if len(names) > 5 else "") + "。")
     if isinstance(ev.get("doubtful"), dict) and ev["doubtful"]:
         lines.append("读取存疑：" + "；".join(f"{cell_label(k)}（{doubt_reason(v)}）" for k, v in ev["doubtful"].items()) + "。")
+    if isinstance(ev.get("scanned"), dict) and ev["scanned"]:
+        lines.append("以上数据识别自扫描件（文字识别），请以报告原件核对。")
 
     # Prose against the table (narrative checks).
     if "prose_value" in ev:

@@ -121,3 +121,37 @@ def test_a_page_over_its_time_cap_is_too_large():
         read_document(data, ocr=OcrOptions(page_seconds=1))
     assert err.value.status == "too_large" and "time" in err.value.reason
     assert time.monotonic() - start < 30
+
+
+def _judge(report: ParsedReport):
+    from rules import LIBRARY, Context, evaluate, load_ruleset
+
+    ctx = Context(report.meta["agency"], report.meta["level_hint"] or "department", report.meta["year"])
+    return evaluate(load_ruleset(LIBRARY), report, ctx)
+
+
+def test_no_rule_accuses_on_a_doubtful_reading_and_notices_say_recognised_from_a_scan(qinghe_scan):
+    """The same misread digit, unsure: no rule fails on it (the identities it breaks are not
+    evaluated, with the reason in Chinese). Read for sure, the same number breaks the
+    identities and the rules say so, in notices that say the numbers were recognised from a
+    scan (识别自扫描件)."""
+    from rules.explain import explain
+
+    unsure = ParsedReport.from_json(qinghe_scan.to_json(with_text=True))
+    key = "apply.new.total"
+    unsure.fields[key] += 1
+    unsure.ocr[key] = {"page": 1, "confidence": 0.6, "text": str(unsure.fields[key])}
+    check(unsure)
+    assert key in unsure.doubtful
+    outcomes = _judge(unsure).outcomes
+    assert not [o for o in outcomes if o.status == "fail" and key in str(o.evidence)]
+    held = [o for o in outcomes if o.status == "not_evaluated" and key in (o.evidence.get("doubtful") or {})]
+    assert held and "识别自扫描件" in " ".join(explain(vars(held[0])).lines)
+
+    sure = ParsedReport.from_json(qinghe_scan.to_json(with_text=True))
+    sure.fields[key] += 1
+    sure.ocr[key] = {"page": 1, "confidence": 0.999, "text": str(sure.fields[key])}
+    check(sure)
+    failed = [o for o in _judge(sure).outcomes if o.status == "fail" and key in str(o.evidence)]
+    assert failed and all(o.evidence["scanned"][key] == 0.999 for o in failed)
+    assert "以上数据识别自扫描件（文字识别），请以报告原件核对。" in explain(vars(failed[0])).lines
