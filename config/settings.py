@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     ocr_max_pages: int = Field(40, ge=1, le=1000, description="Pages of a scan read by OCR; a longer one is too_large.")
     ocr_max_pixels: int = Field(40_000_000, ge=1_000_000, description="Pixels of one image or rendered page; "
                                 "a larger one is too_large, judged from its header before it is decoded.")
-    ocr_page_seconds: int = Field(60, ge=5, le=3600, description="Wall-clock seconds OCR may spend on one page.")
+    ocr_page_seconds: int = Field(60, ge=5, le=3600, description="CPU seconds OCR may spend on one page "
+                                  "(a page takes 5-25; four times as long waiting for the CPU also ends it).")
 
     @field_validator("poll_dense_windows")
     @classmethod

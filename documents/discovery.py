@@ -4,8 +4,8 @@ A listing page (the 政府信息公开年报 column) yields candidates (``docume
 which links are reports) and the URLs of its other pages (下一页, numbered page links, and
 the ``createPageHTML(n, i, "index", "html")`` call of the TRS CMS most gov.cn portals run).
 A candidate that links to an HTML page is followed one level: the article page holds the
-report in its body, or as an attachment (PDF, DOCX; .doc/.wps are taken too, so their
-status says what to convert). ``resolve`` turns candidate + article into the document to
+report in its body, or as an attachment (PDF, DOCX; a linked picture, .jpg .png .tif, read
+by OCR, when there is no document; .doc/.wps are taken too, so their status says what to convert). ``resolve`` turns candidate + article into the document to
 fetch, with a confidence and the reason; ``group_by_year`` says which years are ambiguous
 (two different documents claim one year): those are recorded, never guessed.
 
@@ -24,8 +24,10 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from documents.listing import (DATE, find_report_links, link_title, normalise, parse_date, title_confidence,
                                title_year)
 
-DOC_EXTS = {"pdf": "pdf", "docx": "docx", "doc": "doc", "wps": "wps", "ofd": "ofd"}
+DOC_EXTS = {"pdf": "pdf", "docx": "docx", "doc": "doc", "wps": "wps", "ofd": "ofd",
+            "jpg": "jpg", "jpeg": "jpg", "png": "png", "tif": "tif", "tiff": "tif"}
 SUPPORTED = ("pdf", "docx")
+PICTURES = ("jpg", "png", "tif")  # a report published as a picture: read by OCR, taken after documents
 NEXT_TEXT = {"下一页", "下页", "后一页", "next", "next page", ">", "›", "»", ">>"}
 PAGE_CALL = re.compile(r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([^'\"]+)['\"]\s*,"
                        r"\s*['\"]([^'\"]+)['\"]")
@@ -201,7 +203,8 @@ def resolve(candidate: Candidate, article: Article | None, via: str = "listing")
     published = candidate.published or article.published
     if article.body_is_report:
         return Resolution(article.url, "article", min(0.99, candidate.confidence + 0.04), published, article.url)
-    readable = [a for a in article.attachments if a.ext in SUPPORTED] or article.attachments
+    readable = ([a for a in article.attachments if a.ext in SUPPORTED] or [a for a in article.attachments if a.ext in PICTURES]
+                or article.attachments)
     report_like = [a for a in readable if a.report_like]
     pool = report_like or readable
     if len(pool) == 1:

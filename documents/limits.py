@@ -206,8 +206,9 @@ def run_bounded(fn: Callable[[bytes], T], data: bytes, what: str, *, memory: int
     if timed_out:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-    # SIGALRM: a step with its own wall-clock cap (an OCR'd page, ocr.py) ran past it.
-    if timed_out or (os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL, signal.SIGALRM)):
+    # SIGPROF, SIGALRM: a step with its own CPU or wall-clock cap (an OCR'd page, ocr.py) ran past it.
+    if timed_out or (os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL, signal.SIGALRM,
+                                                                        signal.SIGPROF)):
         raise TooLarge(what, "more time than a report needs", None, None)
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT:
         raise TooLarge(what, "more memory than a report needs", None, None)  # how pdfium ends when out of memory

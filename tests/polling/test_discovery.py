@@ -166,3 +166,16 @@ def test_a_page_dated_before_nianbao_could_have_seen_it_is_flagged(site, polling
     # A department's deadline is 31 Jan: judged on the date it was still absent, the report is late.
     assert exp.state == "published_late" and exp.backdated and exp.published_on == date(2026, 2, 2)
     assert exp.stated_published_on == date(2026, 1, 25)
+
+
+def test_a_report_published_as_a_picture_is_its_linked_image_unless_a_document_is_there():
+    from documents.discovery import Candidate, resolve
+
+    cand = Candidate("https://x.gov.cn/art/9.html", "某局2024年政府信息公开工作年度报告", 2024, None, 0.9, "page")
+    picture = read_article("<body><h1>某局2024年年报</h1><a href='/files/nb2024.JPG'>2024年年报（扫描件）</a>"
+                           "<img src='/logo.png'></body>", "https://x.gov.cn/art/9.html")
+    assert [(a.url, a.ext) for a in picture.attachments] == [("https://x.gov.cn/files/nb2024.JPG", "jpg")]
+    assert resolve(cand, picture).url == "https://x.gov.cn/files/nb2024.JPG"
+    both = read_article("<body><a href='/f/scan.png'>扫描件</a><a href='/f/nb2024.pdf'>2024年年报</a></body>",
+                        "https://x.gov.cn/art/9.html")
+    assert resolve(cand, both).url == "https://x.gov.cn/f/nb2024.pdf"
