@@ -78,29 +78,37 @@ def rules_diff(against: Path = typer.Option(..., "--against", help="The proposed
         raise typer.Exit(1)
     migrate(settings.db_url)
     with Bar(console=Console(stderr=True), transient=True, disable=as_json) as bar:
-        task = bar.add_task("scoring stored reports", total=None)
+        task = bar.add_task("为已存的报告评分", total=None)
         diff = diff_rulesets(settings.db_url, old, new, latest_only=latest_only, year=year,
                              progress=lambda done, total: bar.update(task, completed=done, total=total))
     if as_json:
         print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2, default=str))
         return
-    console.print(f"rules {diff.current_version} → {diff.proposed_version}: {diff.snapshots} stored reports scored, "
-                  f"{len(diff.changes)} would change")
+    from notifications.labels import label
+    from rules.fields import subject_label
+
+    console.print(f"规则版本 {diff.current_version} → {diff.proposed_version}：评分了 {diff.snapshots} 份已存的报告，"
+                  f"{len(diff.changes)} 份会变化")
+
+    def about(f) -> str:
+        return f"（{subject_label(f.subject)}）" if f.subject else ""
+
     for change in diff.changes:
         delta = change.score_after - change.score_before
         colour = "green" if delta > 0 else "red" if delta < 0 else "white"
-        console.print(f"[bold]{change.agency_name}[/] {change.year or '?'}年 (snapshot {change.snapshot_id}"
-                      f"{'' if change.latest else ', older version'}): "
-                      f"[{colour}]{change.score_before} → {change.score_after}[/] ({change.grade_before} → {change.grade_after})")
+        console.print(f"[bold]{change.agency_name}[/] {change.year or '年度不详'}{'年' if change.year else ''}"
+                      f"（版本 {change.snapshot_id}{'' if change.latest else '，旧版本'}）："
+                      f"[{colour}]{change.score_before} → {change.score_after} 分[/]（{change.grade_before} → {change.grade_after}）")
         for f in change.appeared:
-            console.print(f"  [red]+ {f.rule_id} {f.subject}[/] {f.status}: {f.message}", soft_wrap=True)
+            console.print(f"  [red]+ {f.rule_id}{about(f)}[/] {label('finding_status', f.status)}：{f.message}", soft_wrap=True)
         for f in change.disappeared:
-            console.print(f"  [green]- {f.rule_id} {f.subject}[/] {f.status}: {f.message}", soft_wrap=True)
+            console.print(f"  [green]- {f.rule_id}{about(f)}[/] {label('finding_status', f.status)}：{f.message}",
+                          soft_wrap=True)
         for f in change.reweighed:
-            console.print(f"  [yellow]~ {f.rule_id} {f.subject}[/] {f.severity_before} → {f.severity_after}, "
-                          f"−{f.points_before:g} → −{f.points_after:g} points", soft_wrap=True)
+            console.print(f"  [yellow]~ {f.rule_id}{about(f)}[/] {label('severity', f.severity_before)} → "
+                          f"{label('severity', f.severity_after)}，扣 {f.points_before:g} → {f.points_after:g} 分", soft_wrap=True)
     for rule_id, (up, down) in diff.by_rule().items():
-        console.print(f"{rule_id}: +{up} −{down}")
+        console.print(f"{rule_id}：新增 {up} 项，消除 {down} 项")
     for error in diff.errors:
         console.print(f"[yellow]{error}[/yellow]")
 

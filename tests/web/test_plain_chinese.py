@@ -165,8 +165,17 @@ def test_the_command_line_speaks_plain_chinese(world):
 
     with session_scope(world.db_url) as session:
         report_id = session.exec(select(Report.id).where(Report.url.contains("qinghe-qu/nb2025"))).one()
+    proposed = world.settings.home / "proposed-rules"  # a rule made an error: what `rules diff` says of it
+    if not proposed.exists():
+        import shutil
+
+        shutil.copytree(world.rules.directory, proposed)
+        timeliness = proposed / "timeliness.yaml"
+        timeliness.write_text(timeliness.read_text(encoding="utf-8").replace("severity: warning", "severity: error", 1),
+                              encoding="utf-8")
     problems = []
-    for args in (["status"], ["notices", "list", "--limit", "200"], ["digest"], ["notices", "preview", "--report", str(report_id)]):
+    for args in (["status"], ["notices", "list", "--limit", "200"], ["digest"], ["notices", "preview", "--report", str(report_id)],
+                 ["rules", "diff", "--against", str(proposed), "--current", str(world.rules.directory)]):
         run = subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, cwd=REPO,
                              env={**os.environ, **env}, timeout=180)
         assert run.returncode == 0, (args, run.stderr)
