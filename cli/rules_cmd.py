@@ -177,7 +177,7 @@ def score(file: Path,
     from rules import RuleFileError, evaluate, load_ruleset
 
     if level not in (None, "government", "department"):
-        typer.echo("--level must be government or department", err=True)
+        typer.echo("--level 只能是 government（人民政府）或 department（政府部门）", err=True)
         raise typer.Exit(2)
     pub = date_option(published, "--published")
     report = read_report_file(file)
@@ -205,7 +205,7 @@ def score(file: Path,
     from rich.markup import escape
 
     from notifications.labels import label
-    from rules.explain import explain
+    from rules.explain import explain, group_not_evaluated
     from rules.fields import subject_label
 
     for line in facts:
@@ -214,14 +214,25 @@ def score(file: Path,
     console.print(f"{escape(ctx.agency_name)} {ctx.year or '年度不详'}{'年' if ctx.year else ''}：评分 {result.score}"
                   f"（{result.grade}）{judged}，规则版本 {ruleset.version[:12]}")
     for o in outcomes:
-        colour = "red" if o.status == "fail" else "yellow"
+        if o.status != "fail":
+            continue
         lost = points.get(o.key, 0)
         about = subject_label(o.subject)
-        console.print(f"[{colour}]【{label('severity', o.severity)}·{label('finding_status', o.status)}】[/]{o.rule_id}"
+        console.print(f"[red]【{label('severity', o.severity)}】[/]{o.rule_id}"
                       f"{f'（{about}）' if about else ''}{f' 扣{lost:g}分' if lost else ''} {escape(o.title)}：{escape(o.message)}",
                       soft_wrap=True)
         for line in explain(o.to_dict()).lines:
             console.print(f"    {escape(line)}", soft_wrap=True)
+    # What could not be judged, grouped by why with the reason said once (as on the report page).
+    unsure = [o.to_dict() for o in outcomes if o.status == "not_evaluated"]
+    if unsure:
+        console.print(f"[yellow]未能评估的检查（{len(unsure)} 项，不扣分，也不会通知该单位）：[/]")
+        for group in group_not_evaluated(unsure):
+            console.print(f"  {escape(group['reason'])}（{group['count']} 项）"
+                          + (f"：{escape(group['blanks'])}" if group["blanks"] else ""), soft_wrap=True)
+            for rule in group["rules"]:
+                console.print(f"    {rule['rule_id']} {escape(rule['title'])}"
+                              + (f"（{escape(rule['subjects_text'])}）" if rule["subjects_text"] else ""), soft_wrap=True)
 
 
 def rescore(all_versions: bool = typer.Option(False, "--all-versions", help="Every stored version, not only the current."),
