@@ -229,6 +229,25 @@ def blanks_as_zero(report: ParsedReport, missing: list[str], previous: ParsedRep
     return list(missing)
 
 
+_OTHER_SUBROWS = ("other.no_correction", "other.unpaid_fee")
+
+
+def merged_other_rows(report: ParsedReport) -> frozenset[str]:
+    """The cells of （六）其他处理 1. and 2. when the report kept the single 其他处理 row of the
+    2019 format in a 2021 table (洪泽区 2024): that row is read as 3.其他, the other two are not
+    there at all (STR-04 says so). Sums over （六） hold with the single row as its whole, so
+    those absent rows add nothing; a row or column with any stated cell is never treated so."""
+    from documents.report import APPLICANT_COLUMNS
+
+    if str(report.meta.get("template") or "") != "2021":
+        return frozenset()
+    stated = set(report.fields) | set(report.doubtful)
+    keys = [f"apply.{row}.{col}" for row in _OTHER_SUBROWS for col in APPLICANT_COLUMNS]
+    if any(k in stated for k in keys) or not any(f"apply.other.other.{c}" in report.fields for c in APPLICANT_COLUMNS):
+        return frozenset()
+    return frozenset(keys)
+
+
 def blank_note(keys: list[str]) -> str:
     names = "、".join(label_of(k) for k in keys[:3]) + (f"等{len(keys)}个单元格" if len(keys) > 3 else "")
     return f"空白按0计：{names}"
@@ -258,12 +277,26 @@ def run_expression(rule: Rule, p: P.ExpressionParams, report: ParsedReport, ctx:
             out.append(outcome(rule, inst.subject, "not_evaluated", f"未评估：以下数据读取存疑（{reasons}）。", evidence))
             continue
         values = available
+        merged = merged_other_rows(report) if missing else frozenset()
+        if merged and all(k in merged for k in needed):  # a check of the absent rows themselves
+            evidence.update(not_applicable=True, merged_rows=sorted(merged & set(needed)))
+            out.append(outcome(rule, inst.subject, "pass", "不适用：报告的（六）其他处理只有一行。", evidence))
+            continue
+        single = [k for k in missing if k in merged]
+        missing = [k for k in missing if k not in merged]
         as_zero = blanks_as_zero(report, missing, ctx.previous)
         if as_zero:  # blank cells of a filled row or column: the template asks for 0 there
             values = {**available, **{k: 0 for k in as_zero}}
             evidence["blank_as_zero"] = as_zero
             evidence["note"] = blank_note(as_zero)
             missing = []
+        if single and not missing:  # the single 其他处理 row stands for all of （六）
+            values = {**values, **{k: 0 for k in single}}
+            evidence["merged_rows"] = single
+            evidence["note"] = "；".join(filter(None, [evidence.get("note"), "（六）其他处理只有一行，按该行计"]))
+            as_zero = as_zero or single
+        elif single:
+            missing = single + missing
         if missing:
             evidence["missing"] = missing
             names = "、".join(label_of(k) for k in missing[:3]) + (f"等{len(missing)}项数据" if len(missing) > 3 else "")

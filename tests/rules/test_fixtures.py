@@ -71,6 +71,10 @@ def test_hongze_2024_scope_of_the_prose_is_a_warning_not_arithmetic(ruleset, sha
     assert o.evidence["scope"] == "partial" and o.evidence["table_value"] == 95 and o.evidence["prose_value"] == 17
     assert result.outcome("TIM-03").status == "pass"  # 均已在法定期限内予以答复
     assert "（六）其他处理 1" in failed[("STR-04", "")].message  # one 其他处理 row in a 2021 table
+    # ... which stands for all of （六）: the table's sums are judged with it (95 = 50 + 9 + … + 0), not left unjudged.
+    assert all(result.outcome("ARI-02", c).status == "pass" for c in ("natural", "total"))
+    assert not [o for o in result.outcomes if o.status == "not_evaluated" and o.rule_id.startswith("ARI")]
+    assert result.coverage > 0.9
     assert result.outcome("TXT-04").status == "pass"  # 收取政府信息公开信息处理费 0 元
 
 
