@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +16,7 @@ from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _engines: dict[str, Engine] = {}
+_held = threading.local()  # url → the Connection that sessions share inside shared_connection()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -53,7 +55,35 @@ def dispose_engines() -> None:
 
 
 @contextmanager
+def shared_connection(url: str) -> Iterator[None]:
+    """Sessions opened meanwhile (in this thread) share one pooled connection: a worker task
+    running several steps checks out (and pings) the connection once, not once per step and
+    again after each commit. Each session still has its own transaction and commits it."""
+    held = getattr(_held, "connections", None)
+    if held is None:
+        held = _held.connections = {}
+    if url in held:
+        yield
+        return
+    with get_engine(url).connect() as conn:
+        held[url] = conn
+        try:
+            yield
+        finally:
+            del held[url]
+
+
+@contextmanager
 def session_scope(url: str) -> Iterator[Session]:
+    conn = getattr(_held, "connections", {}).get(url)
+    # A session opened while another one's transaction is open (or after the connection broke)
+    # gets a connection of its own, as without sharing: it must commit or fail by itself.
+    if conn is not None and not conn.closed and not conn.invalidated and not conn.in_transaction():
+        with Session(bind=conn, expire_on_commit=False) as session:
+            yield session
+        if conn.in_transaction():  # left open by a session that only read: end it as close() would
+            conn.rollback()
+        return
     with Session(get_engine(url), expire_on_commit=False) as session:
         yield session
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Callable
 
@@ -69,14 +70,31 @@ def refresh_roster(rt: Runtime) -> bool:
     return True
 
 
+HEALTH_REFRESH = 60.0  # seconds: an unchanged health line is written again only this often
+_health_written: dict[tuple[str, str], tuple[bool, str, float]] = {}
+
+
+def record_health_if_changed(rt: Runtime, component: str, ok: bool, message: str = "") -> None:
+    """record_health, skipped when this process wrote the same line less than a minute ago: a
+    worker checks the rules before every evaluation, and a write each time is a commit per report."""
+    key = (rt.db_url, component)
+    last = _health_written.get(key)
+    now = time.monotonic()
+    if last and last[:2] == (ok, message) and now - last[2] < HEALTH_REFRESH:
+        return
+    record_health(rt, component, ok, message)
+    _health_written[key] = (ok, message, now)
+
+
 def check_rules(rt: Runtime) -> bool:
     try:
         ruleset = rt.rules.current()
     except RulesUnavailable as exc:
-        record_health(rt, "rules", False, str(exc))
+        record_health_if_changed(rt, "rules", False, str(exc))
         return False
     ok = not rt.rules.error
-    record_health(rt, "rules", ok, rt.rules.error or f"{len(ruleset.rules)} rules, version {ruleset.version}")
+    record_health_if_changed(rt, "rules", ok,
+                             rt.rules.error or f"{len(ruleset.rules)} rules, version {ruleset.version}")
     return ok
 
 

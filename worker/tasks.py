@@ -1,4 +1,10 @@
-"""Celery tasks: thin wrappers that run one step and enqueue the steps it returns.
+"""Celery tasks: thin wrappers that run one step and hand on the steps it returns.
+
+A successor that goes to the same queue is run at once in the same task (parse → evaluate →
+plan_notices is one task, not three): each step still commits on its own and returns its
+successors, so this only saves the broker round trip, the message and a fresh session per
+step. Successors for another queue (deliver, a slow site's fetch) are enqueued, at the end
+of the task and also when a later step fails, so that what was committed is handed on.
 
 Only transient errors are retried, with exponential backoff and jitter: a site that is
 down, an endpoint refusing, or a unique-key race with another worker (the retry then
@@ -8,9 +14,11 @@ finds the row the other worker wrote).
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from models.db import shared_connection
 from worker import faultpoints, pipeline
 from worker.celery_app import app
 from worker.delivery import pending_notices
@@ -32,10 +40,38 @@ def enqueue(steps: list[Next]) -> None:
         app.send_task(f"nianbao.{step.step}", args=[step.arg])
 
 
+INLINE_STEPS = 20  # steps one task runs in-process before handing the rest to the queue
+
+
+def queue_of(step: str) -> str:
+    return app.conf.task_routes.get(f"nianbao.{step}", {}).get("queue", app.conf.task_default_queue)
+
+
 def _run(step: str, arg) -> None:
-    steps = pipeline.run_step(get_runtime(), step, arg)
-    faultpoints.hit(f"after_commit:{step}")  # the fault suite's window: committed, successors not handed on
-    enqueue(steps)
+    rt = get_runtime()
+    queue = queue_of(step)
+    todo: deque[Next] = deque([Next(step, arg)])
+    handed: list[Next] = []
+    ran = 0
+    try:
+        with shared_connection(rt.db_url):  # one checkout for the task's steps, not one per session
+            while todo:
+                current = todo.popleft()
+                if current.step == "evaluate":
+                    # A broken rule file is recorded for `status`; scoring goes on with the last good rules,
+                    # and with none at all RulesUnavailable leaves the snapshot unscored (not retried: an
+                    # admin must act).
+                    pipeline.check_rules(rt)
+                steps = pipeline.run_step(rt, current.step, current.arg)
+                ran += 1
+                faultpoints.hit(f"after_commit:{current.step}")  # the fault suite's window: committed, not handed on
+                for nxt in steps:
+                    inline = queue_of(nxt.step) == queue and ran + len(todo) < INLINE_STEPS
+                    (todo if inline else handed).append(nxt)
+    finally:
+        # What the steps run so far committed is handed on even when a later one fails (its retry
+        # starts again at the first step, which finds its work done and returns its successor).
+        enqueue(handed + list(todo))
 
 
 @app.task(name="nianbao.poll_source", **RETRY)
@@ -80,9 +116,6 @@ def ocr_pending() -> None:
 
 @app.task(name="nianbao.evaluate", **RETRY)
 def evaluate(snapshot_id: int) -> None:
-    # A broken rule file is recorded for `status`; scoring goes on with the last good rules, and
-    # with none at all RulesUnavailable leaves the snapshot unscored (not retried: an admin must act).
-    pipeline.check_rules(get_runtime())
     _run("evaluate", snapshot_id)
 
 
