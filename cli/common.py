@@ -21,8 +21,12 @@ def read_report_file(path: Path):
     from documents.errors import DocumentError
     from documents.reader import read_path
 
+    from worker.parsing import ocr_options
+
+    settings = settings_or_exit()
     try:
-        return read_path(path)  # stops reading at documents.reader.DEFAULT_MAX_BYTES
+        # Stops reading at documents.reader.DEFAULT_MAX_BYTES; a scan is read by OCR here and now.
+        return read_path(path, ocr=ocr_options(settings) if settings.ocr else None)
     except FileNotFoundError:
         typer.echo(f"{path}：文件不存在", err=True)
         raise typer.Exit(2)

@@ -152,7 +152,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
 
 @app.command()
 def parse(file: Path, as_json: bool = typer.Option(False, "--json", help="Print the report-fields JSON.")):
-    """Read one report file (HTML, text, PDF, DOCX) into the canonical fields."""
+    """Read one report file (HTML, text, PDF, DOCX; a scan or a picture by OCR) into the canonical fields."""
     report = read_report_file(file)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))

@@ -210,23 +210,68 @@ def engine():
     return _ENGINE[0]
 
 
-def recognise(image, page: int) -> list[Box]:
-    """The boxes of one page image, in the page's deskewed frame."""
+def recognise(image, page: int):
+    """The boxes of one page image, in the page's deskewed frame, and a reader of one table
+    cell of that page (``cell_reader``)."""
     import numpy as np
 
-    result, _ = engine()(np.asarray(image))
-    return boxes_of(result or [], page)
+    pixels = np.asarray(image)
+    result, _ = engine()(pixels)
+    result = result or []
+    return boxes_of(result, page), cell_reader(pixels, skew(result), page)
 
 
-def boxes_of(result, page: int) -> list[Box]:
-    """RapidOCR's [corners, text, confidence] → Boxes with the skew undone."""
+def skew(result) -> float:
+    """The page's skew (radians), from the top edges of its longer text boxes."""
     angles = []
     for corners, text, _ in result:
         (x0, y0), (x1, y1) = corners[0], corners[1]
         width, height = math.dist(corners[0], corners[1]), math.dist(corners[1], corners[2])
         if width > 3 * height and len(text) >= 3:
             angles.append(math.atan2(y1 - y0, x1 - x0))
-    angle = statistics.median(angles) if angles else 0.0
+    return statistics.median(angles) if angles else 0.0
+
+
+def cell_reader(pixels, angle: float, page: int):
+    """A function reading the number in one table cell (x0..x1 of its column, its row's centre
+    line, in the deskewed frame) that detection passed over: a lone "1" in a wide cell is
+    often not detected. The cell is cut out of the page, its ruling lines whitened, and, if
+    ink is left, recognised alone. Returns a Box, or None for a blank cell."""
+    import numpy as np
+
+    cos, sin = math.cos(angle), math.sin(angle)
+    grey = pixels.mean(axis=2) if pixels.ndim == 3 else pixels
+
+    def read(x0: float, x1: float, cy: float, height: float) -> Box | None:
+        cx = (x0 + x1) / 2
+        ox, oy = cx * cos - cy * sin, cx * sin + cy * cos  # back to the page's own frame
+        half_w, half_h = (x1 - x0) / 2, 0.65 * height
+        top, left = int(max(0, oy - half_h)), int(max(0, ox - half_w))
+        crop = grey[top:int(oy + half_h), left:int(ox + half_w)]
+        if crop.size == 0:
+            return None
+        dark = crop < 160
+        lines_y, lines_x = dark.mean(axis=1) > 0.8, dark.mean(axis=0) > 0.8  # ruling lines, not ink of a number
+        dark[lines_y, :] = False
+        dark[:, lines_x] = False
+        if dark.sum() < 0.02 * height * height:  # less ink than a thin "1"
+            return None
+        cell = crop.astype(np.uint8)
+        cell[lines_y, :] = 255
+        cell[:, lines_x] = 255
+        result, _ = engine()(np.stack([cell] * 3, axis=2), use_det=False, use_cls=False, use_rec=True)
+        if not result:
+            return None
+        text, conf = result[0]
+        box = Box(str(text).strip(), float(conf), page, cx, cy, x1 - x0, height)
+        return box if box.text and box.is_value else None
+
+    return read
+
+
+def boxes_of(result, page: int) -> list[Box]:
+    """RapidOCR's [corners, text, confidence] → Boxes with the skew undone."""
+    angle = skew(result)
     cos, sin = math.cos(angle), math.sin(angle)
     out = []
     for corners, text, conf in result:
@@ -268,11 +313,11 @@ def _overlap(a: Box, b: Box) -> bool:
 
 def _join(boxes: list[Box], height: float) -> list[str]:
     """Cells of a line: boxes close together are one cell (a sentence cut by the detector),
-    a gap wider than a character and a half separates cells."""
+    a gap wider than most of a character separates cells (two header cells side by side)."""
     cells: list[str] = []
     last: Box | None = None
     for box in boxes:
-        if last is not None and box.x0 - last.x1 < 1.5 * height:
+        if last is not None and box.x0 - last.x1 < 0.8 * height:
             glue = " " if _ASCII.match(cells[-1][-1:]) and _ASCII.match(box.text[:1]) else ""
             cells[-1] += glue + box.text
         else:
@@ -297,8 +342,11 @@ def _value_text(box: Box) -> str:
     return "0" if text in ("o", "O") else text  # the detector's "o" in a number column is a 0
 
 
-def page_lines(boxes: list[Box]) -> list[tuple[str, list[dict]]]:
-    """A page's boxes → (line text with tab-separated cells, its value boxes) in reading order."""
+def page_lines(boxes: list[Box], read_cell=None, carry: dict | None = None) -> list[tuple[str, list[dict]]]:
+    """A page's boxes → (line text with tab-separated cells, its value boxes) in reading order.
+    ``read_cell`` (cell_reader) looks again at table cells where no number was detected.
+    ``carry`` holds the columns of the last table from one page to the next: a table that
+    goes on over a page break has no header on its second page."""
     if not boxes:
         return []
     height = statistics.median(b.h for b in boxes)
@@ -306,7 +354,7 @@ def page_lines(boxes: list[Box]) -> list[tuple[str, list[dict]]]:
     is_row = [sum(1 for b in line if b.is_value) >= 1 and any(not b.is_value for b in line) or
               sum(1 for b in line if b.is_value) >= 2 for line in lines]
     out: list[tuple[str, list[dict]]] = []
-    i = 0
+    i = done = 0  # done: the first line after the last table
     while i < len(lines):
         if not is_row[i]:
             out.append(("\t".join(_join(lines[i], height)), []))
@@ -319,8 +367,9 @@ def page_lines(boxes: list[Box]) -> list[tuple[str, list[dict]]]:
             j += 1
             if is_row[j]:
                 last_row = j
-        out += _table(lines[i:last_row + 1], is_row[i:last_row + 1], height, lines[max(0, i - 6):i])
-        i = last_row + 1
+        out += _table(lines[i:last_row + 1], is_row[i:last_row + 1], height, lines[max(0, i - 4, done):i],
+                      read_cell, carry, continues=i <= 1)
+        i = done = last_row + 1
     return out
 
 
@@ -331,7 +380,8 @@ def _labelish(line: list[Box], height: float) -> bool:
 
 
 def _table(lines: list[list[Box]], is_row: list[bool], height: float,
-           above: list[list[Box]]) -> list[tuple[str, list[dict]]]:
+           above: list[list[Box]], read_cell=None, carry: dict | None = None,
+           continues: bool = False) -> list[tuple[str, list[dict]]]:
     """Rows of a table: each row line takes the label fragments of the lines around it that
     stand in its band (nearer to it than to the next row, within a line and a half). Its
     columns are where its numbers stand and where the header's short cells stand (a column
@@ -341,8 +391,13 @@ def _table(lines: list[list[Box]], is_row: list[bool], height: float,
     first_value = min(b.x0 for b in values)
     label_edge = max((b.x1 for k in rows for b in lines[k] if not b.is_value and b.x1 <= first_value), default=0.0)
     heads = [b for line in above for b in line if not b.is_value and b.x0 >= label_edge and b.w <= 4.5 * height]
-    columns = _columns(values, height)
-    del heads  # header columns: see the README's OCR section (not yet reliable)
+    heads = [b for b in heads if not _spans_columns(b, heads, height)]
+    columns = _columns(values + heads, height)
+    if continues and carry and len(carry["columns"]) > len(columns) and all(
+            any(min(b, z) - max(a, y) > 0 for y, z in carry["columns"]) for a, b in columns):
+        columns = carry["columns"]  # the first rows of a page go on with the last page's table
+    if carry is not None:
+        carry["columns"] = columns
     centre = {k: statistics.mean(b.cy for b in lines[k] if b.is_value) for k in rows}
     extra: dict[int, list[Box]] = {k: [] for k in rows}
     out_lines: dict[int, list[Box]] = {}
@@ -365,11 +420,21 @@ def _table(lines: list[list[Box]], is_row: list[bool], height: float,
         label_cells = _label_cells(labels, height)
         numbers = [b for b in line if b.is_value and b.x1 > first_value]
         cells = _place(numbers, columns)
+        if read_cell is not None and len(cells) == len(columns):
+            row_cy = centre[k]
+            cells = [b if b is not None else read_cell(a, z, row_cy, height) for b, (a, z) in zip(cells, columns)]
         texts = label_cells + [_value_text(b) if b is not None else "" for b in cells]
         boxes = [{"text": b.text, "confidence": round(b.conf, 3), "page": b.page + 1} if b is not None else None
                  for b in cells]
         out.append(("\t".join(texts), boxes))
     return out
+
+
+def _spans_columns(box: Box, heads: list[Box], height: float) -> bool:
+    """A header cell over several columns (复议后起诉 over its five): header cells of two
+    columns or more stand under it."""
+    inside = sorted(b.cx for b in heads if b is not box and min(box.x1, b.x1) - max(box.x0, b.x0) > 0.3 * b.w)
+    return bool(inside) and inside[-1] - inside[0] > height
 
 
 def _label_cells(labels: list[Box], height: float) -> list[str]:
@@ -412,6 +477,7 @@ def scan(images, opts: OcrOptions) -> Scan:
     start = time.monotonic()
     pages = boxes_total = 0
     confidence = 0.0
+    carry: dict = {}  # the last table's columns, for a table that goes on over a page break
     for page, image in enumerate(images):
         # CPU time is what a page costs (wall time grows with whatever else the machine runs):
         # SIGPROF after page_seconds of CPU, SIGALRM after four times that of waiting; either
@@ -421,14 +487,15 @@ def scan(images, opts: OcrOptions) -> Scan:
         signal.setitimer(signal.ITIMER_PROF, opts.page_seconds)
         signal.alarm(4 * opts.page_seconds)
         try:
-            boxes = recognise(image, page)
+            boxes, read_cell = recognise(image, page)
+            found = page_lines(boxes, read_cell, carry)
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
             signal.alarm(0)
         pages += 1
         boxes_total += len(boxes)
         confidence += sum(b.conf for b in boxes)
-        for text, values in page_lines(boxes):
+        for text, values in found:
             lines.append(text)
             if values:
                 rows[text] = values

@@ -169,7 +169,8 @@ def _simplify(layout: Layout) -> Layout:
     return out
 
 
-def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | None = None) -> ParsedReport:
+def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | None = None,
+              ocr: OcrOptions | None = None) -> ParsedReport:
     """Read a report file, reading at most ``max_bytes`` + 1 bytes of it (never the whole
     of a larger file). Raises ``FileNotFoundError`` / ``OSError`` as open() does."""
     from pathlib import Path
@@ -194,7 +195,7 @@ def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | N
             del chunks
     if len(data) > max_bytes:
         raise too_large
-    return read_document(data, content_type=content_type, name=path.name, max_bytes=max_bytes)
+    return read_document(data, content_type=content_type, name=path.name, max_bytes=max_bytes, ocr=ocr)
 
 
 def read_document(data: bytes, *, content_type: str | None = None, name: str | None = None,

@@ -116,6 +116,8 @@ def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: 
             state, detail = "needs_review", report.parse_error
         elif report.parse_status == "pending":  # fetched, never read: nothing says it cannot be
             state, detail = "processing", "已抓取，等待读取"
+        elif report.parse_status == "needs_ocr" and _ocr_on():  # a scan waiting on the ocr queue
+            state, detail = "processing", "扫描件，等待文字识别"
         elif report.parse_status != "parsed":
             state, detail = "unreadable", label("parse_status", report.parse_status)  # the reason stays in the API
         elif report.evaluation_id is None:
@@ -134,6 +136,12 @@ def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: 
         open_other=sum(v for k, v in opened.items() if k not in ("error", "warning")),
         deadline=exp.deadline.isoformat(), state=state, detail=detail, fetch=fetch, region=agency.region or "",
         last_fetch=polled.isoformat() if polled else None, agency_id=agency.id, coverage=coverage)
+
+
+def _ocr_on() -> bool:
+    from config.settings import get_settings
+
+    return get_settings().ocr
 
 
 def percent(coverage: float | None) -> int | None:
