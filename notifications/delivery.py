@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import apprise
@@ -28,6 +30,14 @@ class DeliveryResult:
     permanent: bool = False
 
 
+# Loading a URL's plugin costs about a millisecond, and every notice names the same few
+# targets: what a URL string is (loadable, and how it prints masked) is kept per process.
+@lru_cache(maxsize=4096)
+def _loadable(url: str) -> bool:
+    return apprise.Apprise.instantiate(url) is not None
+
+
+@lru_cache(maxsize=4096)
 def mask_url(url: str) -> str:
     """The URL with its secrets hidden, as Apprise prints it in privacy mode."""
     obj = apprise.Apprise.instantiate(url)
@@ -50,13 +60,14 @@ def send(urls: list[str], subject: str, body: str, *, html: str = "",
     """Send to every URL; ok only if all of them accepted it. attachment = (file name, text)."""
     if not urls:
         return DeliveryResult(False, "no notice targets configured", permanent=True)
-    bad = [mask_url(u) for u in urls if apprise.Apprise.instantiate(u) is None]
+    bad = [mask_url(u) for u in urls if not _loadable(u)]
     if bad:
         return DeliveryResult(False, "not a valid Apprise URL: " + ", ".join(bad), permanent=True)
     email = [u for u in urls if u.split("://", 1)[0].lower() in EMAIL_SCHEMES]
     other = [u for u in urls if u not in email]
     errors = []
-    with tempfile.TemporaryDirectory(prefix="nianbao-attach-") as tmp:
+    # A folder for the attachment only when there is one (a digest), not for every notice.
+    with tempfile.TemporaryDirectory(prefix="nianbao-attach-") if attachment else nullcontext() as tmp:
         attach = None
         if attachment:
             path = Path(tmp) / attachment[0]

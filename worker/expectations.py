@@ -100,15 +100,34 @@ def expected_year(today: date) -> int:
 
 
 def expectation_for(session: Session, agency: Agency, today: date, year: int | None = None) -> Expectation:
+    year = year or expected_year(today)
+    return _expectations(session, [agency], today, year)[agency.id]
+
+
+CHUNK = 500  # agencies read per query (bounded IN lists)
+
+
+def _expectations(session: Session, agencies: list[Agency], today: date, year: int) -> dict[int, Expectation]:
+    """The expectations of many agencies from three queries a chunk, not three an agency (a
+    poll batch refreshes hundreds)."""
     from rules import report_deadline
 
-    year = year or expected_year(today)
-    reports = session.exec(select(Report).where(Report.agency_id == agency.id, Report.year == year)).all()
-    in_review = set(session.exec(select(Report.id).join(Snapshot, Snapshot.id == Report.latest_snapshot_id).where(
-        Report.agency_id == agency.id, Report.year == year, Snapshot.parse_status == "needs_review")))
-    reports = filed_as_own(list(reports), in_review)
-    sources = session.exec(select(Source).where(Source.agency_id == agency.id)).all()
-    return compute(year, report_deadline(agency.level, year, agency.deadline), today, reports, sources)
+    out: dict[int, Expectation] = {}
+    for i in range(0, len(agencies), CHUNK):
+        chunk = agencies[i:i + CHUNK]
+        ids = [a.id for a in chunk]
+        reports: dict[int, list[Report]] = {a: [] for a in ids}
+        for r in session.exec(select(Report).where(Report.agency_id.in_(ids), Report.year == year)):
+            reports[r.agency_id].append(r)
+        in_review = set(session.exec(select(Report.id).join(Snapshot, Snapshot.id == Report.latest_snapshot_id).where(
+            Report.agency_id.in_(ids), Report.year == year, Snapshot.parse_status == "needs_review")))
+        sources: dict[int, list[Source]] = {a: [] for a in ids}
+        for s in session.exec(select(Source).where(Source.agency_id.in_(ids))):
+            sources[s.agency_id].append(s)
+        for agency in chunk:
+            out[agency.id] = compute(year, report_deadline(agency.level, year, agency.deadline), today,
+                                     filed_as_own(reports[agency.id], in_review), sources[agency.id])
+    return out
 
 
 def refresh(session: Session, today: date, agency_ids: Iterable[int] | None = None) -> int:
@@ -126,8 +145,9 @@ def refresh(session: Session, today: date, agency_ids: Iterable[int] | None = No
         ExpectedReport.year == year, ExpectedReport.agency_id.in_([a.id for a in agencies])))}
     changed = 0
     now = utcnow()
+    expectations = _expectations(session, list(agencies), today, year)
     for agency in agencies:
-        exp = expectation_for(session, agency, today, year)
+        exp = expectations[agency.id]
         row = rows.get(agency.id) or ExpectedReport(agency_id=agency.id, year=year, deadline=exp.deadline)
         if row.state != exp.state or row.id is None:
             row.state_since, changed = now, changed + 1
