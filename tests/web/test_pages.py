@@ -110,3 +110,21 @@ def test_admin_silences_a_finding_and_the_overview_shows_it(client, seeded):
     # Logging out ends the session.
     assert client.post("/logout", data={"csrf_token": csrf_from(client.get("/").text)}, follow_redirects=False).status_code == 303
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_document_waiting_for_a_person_is_not_shown_as_clean(client, seeded):
+    """Another agency's report filed under 青河区生态环境局 is not judged: its page says it was not
+    checked, never "未发现需要整改的问题"."""
+    from collections import deque
+
+    from tests.conftest import REPO
+    from worker.polling import ingest_file
+    from worker.runner import CycleReport, drain
+
+    data = (REPO / "tests/fixtures/g01-anping-2022-wordpaste.html").read_bytes()
+    filed = ingest_file(seeded, "qinghe-sthj", "anping.html", data, year=2025)
+    drain(seeded, deque(filed.steps), CycleReport())
+    login(client, VIEWER)
+    html = client.get(f"/reports/{filed.report_id}").text
+    assert 'id="needs-review"' in html and "安平县自然资源局" in html
+    assert "未发现需要整改的问题" not in html and "这一版本没有评分，尚未核查" in html
