@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from config.agencies import expand_env
@@ -31,6 +33,7 @@ from worker.steps import Next
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12  # 30 s doubling, capped at an hour: about six hours of trying
+RECORD_TRIES = 6  # 0.5 s doubling: about half a minute to record an answer the provider gave
 
 
 def backoff(attempts: int) -> timedelta:
@@ -52,6 +55,12 @@ def targets_for(session: Session, notice: Notice) -> list[str]:
 
 def deliver(rt: Runtime, notice_id: int) -> list[Next]:
     with session_scope(rt.db_url) as session:
+        # Read what to send first, claim it, and hold no transaction during the send: a connection
+        # lost then must not leave a claimed row that was never sent.
+        notice = session.get(Notice, notice_id)
+        if notice is None or notice.status != "pending":
+            return []
+        targets = targets_for(session, notice)
         now = rt.now()  # retry times are on the reference clock (a pinned demo/test date moves them too)
         claimed = session.execute(
             update(Notice).where(Notice.id == notice_id, Notice.status == "pending",
@@ -60,17 +69,39 @@ def deliver(rt: Runtime, notice_id: int) -> list[Next]:
         session.commit()
         if claimed.rowcount != 1:
             return []  # sent, failed for good, not yet due, or being sent by someone else
-        notice = session.get(Notice, notice_id)
-        targets = targets_for(session, notice)
         if not targets:
+            notice = session.get(Notice, notice_id)
             notice.status, notice.last_error = "no_target", f"no target is configured for {notice.kind} notices"
             session.add(notice)
             session.commit()
             return []
-        attachment = (notice.attachment_name, notice.attachment) if notice.attachment_name else None
-        result = send([expand_env(t) for t in targets], notice.subject, notice.body, html=notice.body_html,
-                      attachment=attachment)
-        faultpoints.hit("after_send")  # the fault suite's window: handed to the provider, outcome not recorded
+    attachment = (notice.attachment_name, notice.attachment) if notice.attachment_name else None
+    result = send([expand_env(t) for t in targets], notice.subject, notice.body, html=notice.body_html,
+                  attachment=attachment)
+    faultpoints.hit("after_send")  # the fault suite's window: handed to the provider, outcome not recorded
+    return _record(rt, notice_id, targets, result)
+
+
+def _record(rt: Runtime, notice_id: int, targets: list[str], result) -> list[Next]:
+    """Record what the provider answered. The outcome is known here: a database that drops the
+    connection now (a restart, a failover) must not turn a sent notice into one of unknown
+    outcome, so recording is tried again, on a fresh connection, for about half a minute."""
+    for attempt in range(RECORD_TRIES):
+        try:
+            return _record_once(rt, notice_id, targets, result)
+        except OperationalError:
+            if attempt == RECORD_TRIES - 1:
+                raise  # the row stays `sending`: sweep_stale says it is unknown, never sends it twice
+            log.warning("notice %s: could not record the outcome, trying again", notice_id, exc_info=True)
+            time.sleep(min(8.0, 0.5 * 2 ** attempt))
+    return []
+
+
+def _record_once(rt: Runtime, notice_id: int, targets: list[str], result) -> list[Next]:
+    with session_scope(rt.db_url) as session:
+        notice = session.get(Notice, notice_id)
+        if notice is None or notice.status != "sending":
+            return []  # swept as unknown meanwhile (a very long outage): the admins have been told
         session.add(DeliveryAttempt(notice_id=notice.id, ok=result.ok, permanent=result.permanent,
                                     targets=", ".join(mask_url(t) for t in targets), error=result.error))
         follow: list[Next] = []

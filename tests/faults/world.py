@@ -332,7 +332,7 @@ class World:
             "NIANBAO_VISIBILITY_TIMEOUT": "3600",
             # Short leases and a reconciler every 2 s: what takes minutes in production takes seconds here.
             "NIANBAO_RECONCILE_SECONDS": "2",
-            "NIANBAO_SENDING_STALE_SECONDS": "5",
+            "NIANBAO_SENDING_STALE_SECONDS": "8",
             **{f"NIANBAO_LEASE_{step}": "8" for step in ("FETCH", "PARSE", "EVALUATE", "PLAN", "DELIVER")},
             **settings,
         }
