@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -36,6 +37,8 @@ def main() -> int:
     parser.add_argument("--smtp-down", type=float, default=60.0, help="Seconds the SMTP server is down.")
     parser.add_argument("--bound", type=float, default=300.0, help="Seconds after the fault to wait at most.")
     parser.add_argument("--keep", action="store_true", help="Keep each scenario's folder (logs) and print it.")
+    parser.add_argument("--parallel", type=int, default=1, help="Scenarios run at once (each its own deployment; "
+                        "the recovery times are cleanest one at a time).")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the agencies file's loopback warnings of the reference run
     chosen = [scenarios.BY_NAME[n] for n in args.only.split(",") if n] or scenarios.SCENARIOS
@@ -43,10 +46,13 @@ def main() -> int:
     started = time.monotonic()
     scenarios.reference()
     print(f"{'scenario':<42} {'expected':>8} {'received':>8} {'duplicated':>10} {'lost':>5} {'recovery s':>10}")
+    folders = {s.name: Path(tempfile.mkdtemp(prefix=f"nbfault-{s.name}-")) for s in chosen}
+    results = scenarios.run_all(chosen, lambda s: folders[s.name], options, args.parallel)
     outcomes = []
     for scenario in chosen:
-        folder = Path(tempfile.mkdtemp(prefix=f"nbfault-{scenario.name}-"))
-        outcome, _ = scenarios.run(scenario, folder, options)
+        outcome, _, error = results[scenario.name]
+        if error is not None:
+            outcome = scenarios.Outcome(scenario.name, problems=[f"{type(error).__name__}: {error}"])
         outcomes.append(outcome)
         seconds = f"{outcome.seconds:.1f}" if outcome.seconds is not None else "never"
         print(f"{scenario.title:<42} {outcome.expected:>8} {outcome.received:>8} {outcome.duplicated:>10} "
@@ -54,11 +60,9 @@ def main() -> int:
         for problem in outcome.problems:
             print(f"    {problem[:300]}")
         if args.keep:
-            print(f"    logs: {folder / 'logs'}")
+            print(f"    logs: {folders[scenario.name] / 'logs'}")
         else:
-            import shutil
-
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(folders[scenario.name], ignore_errors=True)
     lost = sum(o.lost for o in outcomes)
     duplicated = sum(o.duplicated for o in outcomes)
     recoveries = [o.seconds for o in outcomes if o.seconds is not None]

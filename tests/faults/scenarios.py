@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tests.faults.world import ADMINS, NIANBAO, OFFICE, REPO, Mailbox, Portals, TODAY, World, message_key, wait_until
+from tests.faults.world import ADMINS, MIGRATING, NIANBAO, OFFICE, REPO, Mailbox, Portals, TODAY, World, message_key, wait_until
 
 HANDON = tuple(f"after_commit:{step}" for step in ("fetch_report", "parse_snapshot", "evaluate", "plan_notices"))
 TABLE_KEYS = ("reports", "snapshots", "evaluations")  # compared with the reference's
@@ -103,7 +103,8 @@ def _clean_cycle(folder: Path) -> dict:
         agencies = folder / "agencies.yaml"
         agencies.write_text(yaml.safe_dump(roster, allow_unicode=True, sort_keys=False), encoding="utf-8")
         url = f"sqlite:///{folder / 'nianbao.db'}"
-        migrate(url)
+        with MIGRATING:
+            migrate(url)
         from datetime import date
 
         run_cycle(make_runtime(folder, url, agencies, date.fromisoformat(TODAY)))
@@ -206,7 +207,25 @@ SCENARIOS = [
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 
-# ---------------------------------------------------------------- running one
+# ---------------------------------------------------------------- running them
+
+def run_all(chosen: list[Scenario], folder_for: Callable[[Scenario], Path], options: Options | None = None,
+            parallel: int = 1) -> dict[str, tuple[Outcome | None, World | None, BaseException | None]]:
+    """Run scenarios, `parallel` at a time (each World has its own ports, schema and processes);
+    by name: (outcome, world, the exception that stopped it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    reference()  # once, before the threads
+
+    def one(scenario: Scenario):
+        try:
+            return (*run(scenario, folder_for(scenario), options), None)
+        except Exception as exc:  # noqa: BLE001 - reported with the scenario (a service missing, a bug here)
+            return None, None, exc
+
+    with ThreadPoolExecutor(max(1, parallel)) as pool:
+        return dict(zip((s.name for s in chosen), pool.map(one, chosen)))
+
 
 def run(scenario: Scenario, folder: Path, options: Options | None = None) -> tuple[Outcome, World]:
     """Run a scenario to its end (recovered, or the bound passed); the World is closed already

@@ -28,6 +28,7 @@ from tests.conftest import EXAMPLES, PG_URL, REPO
 NIANBAO = str(Path(sys.executable).with_name("nianbao"))
 TODAY = "2026-06-30"
 OFFICE, ADMINS = "gkb@shifan.example.cn", "admin@shifan.example.cn"
+MIGRATING = threading.Lock()  # Alembic's context is global to the process: one migration at a time
 
 
 class Unavailable(RuntimeError):
@@ -303,7 +304,8 @@ class World:
         self.closers.append(self.mailbox.stop)
         self.portals = Portals(self.folder / "portals")
         self.closers.append(self.portals.close)
-        migrate(self.db.url)  # as compose's one-shot `migrate` does before the others start
+        with MIGRATING:  # as compose's one-shot `migrate` does before the others start
+            migrate(self.db.url)
 
         roster = yaml.safe_load((EXAMPLES / "agencies.yaml").read_text(encoding="utf-8"))
         roster["office"]["notify"] = [self.mailbox.url(OFFICE)]
