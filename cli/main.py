@@ -15,6 +15,7 @@ from cli.common import read_report_file, settings_or_exit
 from cli.cycle_cmd import cycle
 from cli.ingest_cmd import ingest
 from cli.notices_cmd import digest, notices_app, silence
+from cli.retry_cmd import retry
 from cli.rules_cmd import rescore, rules_app, score
 from cli.show import print_parsed, status_table
 from cli.web_cmd import web_app
@@ -33,6 +34,7 @@ app.command()(rescore)
 app.add_typer(notices_app, name="notices")
 app.command()(silence)
 app.command()(digest)
+app.command()(retry)
 app.add_typer(web_app, name="web")
 console = Console()
 err = Console(stderr=True)

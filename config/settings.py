@@ -63,6 +63,21 @@ class Settings(BaseSettings):
                                 "a larger one is too_large, judged from its header before it is decoded.")
     ocr_page_seconds: int = Field(60, ge=5, le=3600, description="CPU seconds OCR may spend on one page "
                                   "(a page takes 5-25; four times as long waiting for the CPU also ends it).")
+    # The reconciler (worker/reconciler.py): work that has waited longer than its step's lease is
+    # handed out again, at most max_attempts times, then ends failed (an admin notice, `nianbao retry`).
+    reconcile_seconds: float = Field(60.0, gt=0, le=3600, description="Seconds between two reconciler sweeps.")
+    lease_fetch: int = Field(600, ge=1, description="Seconds a discovered report may wait for its fetch.")
+    lease_parse: int = Field(300, ge=1, description="Seconds a fetched document may wait to be read.")
+    lease_evaluate: int = Field(300, ge=1, description="Seconds a read document may wait to be scored.")
+    lease_plan: int = Field(300, ge=1, description="Seconds an evaluation may wait for its notices to be planned.")
+    lease_ocr: int = Field(3600, ge=1, description="Seconds a scan may wait for OCR (longer than OCR may take).")
+    lease_deliver: int = Field(300, ge=1, description="Seconds a due notice may wait to be handed to delivery.")
+    max_attempts: int = Field(5, ge=1, le=100, description="Times the reconciler hands a step out again "
+                              "before the work is marked failed.")
+    reconcile_batch: int = Field(5000, ge=1, description="Most items of one step handed out by one sweep.")
+
+    def lease(self, step: str) -> int:
+        return getattr(self, f"lease_{step}")
 
     @field_validator("poll_dense_windows")
     @classmethod

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
 
 
 class Evaluation(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("snapshot_id", "ruleset_version"),)
+    __table_args__ = (UniqueConstraint("snapshot_id", "ruleset_version"),
+                      Index("ix_evaluation_work", "work_state", "state_since"))
 
     id: int | None = Field(default=None, primary_key=True)
     snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
@@ -25,6 +26,11 @@ class Evaluation(SQLModel, table=True):
     # for evaluations stored before it was measured, or when no weighted rule applied.
     coverage: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # plan (its notices are owed) | done | failed (given up: last_error); see worker/reconciler.py
+    work_state: str = "plan"
+    state_since: datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    attempts: int = 0
+    last_error: str = Field(default="", sa_type=Text)
 
 
 class Finding(SQLModel, table=True):

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Text
+from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
 
 
 class Notice(SQLModel, table=True):
+    __table_args__ = (Index("ix_notice_status_due", "status", "next_attempt_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     # What makes a notice the same notice: sending it twice is a bug (see worker.planning).
     dedup_key: str = Field(unique=True, index=True)

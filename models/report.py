@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -14,7 +14,7 @@ from models.types import UTCDateTime, utcnow
 class Report(SQLModel, table=True):
     """One published annual report of one agency, keyed by its URL."""
 
-    __table_args__ = (UniqueConstraint("agency_id", "url"),)
+    __table_args__ = (UniqueConstraint("agency_id", "url"), Index("ix_report_status_since", "status", "state_since"))
 
     id: int | None = Field(default=None, primary_key=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
@@ -24,8 +24,12 @@ class Report(SQLModel, table=True):
     year: int | None = Field(default=None, index=True)
     published_on: date | None = None
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    status: str = "discovered"  # discovered | fetched | fetch_failed | ambiguous
+    # discovered (owes a fetch) | fetched | fetch_failed | ambiguous | failed (the reconciler gave up)
+    status: str = "discovered"
     status_reason: str = ""
+    state_since: datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime)  # when status last changed
+    attempts: int = 0  # times the reconciler handed its owed step out again (worker/reconciler.py)
+    last_error: str = Field(default="", sa_type=Text)  # the last unexpected error of its fetch (for admins)
     latest_snapshot_id: int | None = None
     etag: str | None = None
     last_modified: str | None = None
@@ -44,7 +48,7 @@ class Report(SQLModel, table=True):
 class Snapshot(SQLModel, table=True):
     """One version of a report's document, by content hash; the bytes live in the blob store."""
 
-    __table_args__ = (UniqueConstraint("report_id", "sha256"),)
+    __table_args__ = (UniqueConstraint("report_id", "sha256"), Index("ix_snapshot_work", "work_state", "state_since"))
 
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
@@ -60,3 +64,9 @@ class Snapshot(SQLModel, table=True):
     # Kept in columns so lists and rules need not decode the JSON blob.
     year: int | None = None
     template: str | None = None
+    # The step this version owes (worker/reconciler.py): parse | ocr | evaluate | done | failed (given up,
+    # last_error says why), since state_since, handed out again `attempts` times.
+    work_state: str = "parse"
+    state_since: datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    attempts: int = 0
+    last_error: str = Field(default="", sa_type=Text)

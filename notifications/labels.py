@@ -42,7 +42,13 @@ LABELS: dict[str, dict[str, str]] = {
         "unreadable": "文件损坏无法读取", "parse_failed": "读取出错", "needs_review": "待人工确认（单位或年度不符）",
     },
     "report_status": {"discovered": "已发现", "fetched": "已抓取", "fetch_failed": "抓取失败",
-                      "ambiguous": "同年多份待确认"},
+                      "ambiguous": "同年多份待确认", "failed": "多次未能完成，已停止"},
+    # what a piece of work waits for (worker/reconciler.py, worker/backlog.py)
+    "work_stage": {"fetch": "待抓取", "parse": "待读取", "ocr": "待文字识别", "evaluate": "待评分", "plan": "待生成通知",
+                   "deliver": "待发送"},
+    "work_state": {"parse": "待读取", "ocr": "待文字识别", "evaluate": "待评分", "plan": "待生成通知", "done": "已完成",
+                   "failed": "多次未能完成，已停止"},
+    "work_kind": {"report": "年报", "snapshot": "年报文件版本", "evaluation": "评分结果", "notice": "通知"},
     "source_status": {"new": "尚未抓取", "ok": "正常", "failed": "抓取失败"},
     "source_kind": {"listing": "年报栏目", "feed": "订阅源", "document": "年报文件"},
     "basis_status": {"VERIFIED": "已核对原文", "CORROBORATED": "据通行格式", "IMPLIED": "据表格勾稽关系推定",
@@ -58,7 +64,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "template": {"2021": "2021年版格式", "2019": "2019年试行格式", "unknown": "未识别格式"},
     "role": {"admin": "管理员", "viewer": "只读"},
-    "component": {"agencies": "单位名录", "rules": "规则文件", "database": "数据库", "broker": "任务队列"},
+    "component": {"agencies": "单位名录", "rules": "规则文件", "database": "数据库", "broker": "任务队列",
+                  "reconciler": "遗漏工作巡检"},
 }
 
 # A basis that is not verified text is worded as what it is (domain.md §0): an identity implied

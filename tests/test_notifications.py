@@ -86,7 +86,7 @@ def _digest_context(**kw):
                 correct_by=date(2026, 6, 1), overdue=True)
     ctx = dict(office_name="示范市政务公开办", year=2025, period_start=date(2026, 6, 1), period_end=date(2026, 6, 30),
                rows=[], by_region=[], new=[], still_open=[case, dict(case, agency="松林县教育局", rule_id="TIM-01")],
-               resolved=[], overdue=[case], silences=[], today=date(2026, 6, 30))
+               resolved=[], overdue=[case], silences=[], unknown_notices=[], today=date(2026, 6, 30))
     ctx.update(kw)
     return ctx
 

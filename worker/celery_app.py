@@ -1,8 +1,13 @@
 """The Celery application: broker from the Settings, late acks, routes and the beat schedule.
 
-State lives in our tables, not in the result backend (there is none). Tasks are acked
-after they finish (acks_late) and requeued when a worker dies, which is safe because
-every step is idempotent.
+State lives in our tables, not in the result backend (there is none). Recovery does not wait
+for the broker: the reconciler (beat, every NIANBAO_RECONCILE_SECONDS) hands out again any
+work that has waited past its lease. Tasks are acked after they finish (acks_late), so a
+message held by a dead worker also comes back after the visibility timeout, a late duplicate
+that changes nothing (every step is idempotent). A task whose worker process was killed is
+not requeued at once (task_reject_on_worker_lost off): a document that kills its worker would
+otherwise kill every worker in turn; the reconciler redoes it, counted, and gives up after
+NIANBAO_MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ app.conf.update(
     broker_url=settings.broker_url or "memory://",
     task_ignore_result=True,
     task_acks_late=True,
-    task_reject_on_worker_lost=True,
+    task_reject_on_worker_lost=False,
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
     broker_transport_options=transport_options(settings),
@@ -53,6 +58,7 @@ app.conf.update(
         # before the next morning which reports are missing.
         # Each source's own next_poll_at (calendar, jitter, backoff) decides; this only looks often.
         "poll-due-sources": {"task": "nianbao.poll_due", "schedule": 300.0},
+        "reconcile": {"task": "nianbao.reconcile", "schedule": settings.reconcile_seconds},
         "deliver-pending-notices": {"task": "nianbao.deliver_pending", "schedule": 120.0},
         "ocr-pending": {"task": "nianbao.ocr_pending", "schedule": 900.0},
         "refresh-expectations": {"task": "nianbao.refresh_expectations", "schedule": crontab(hour=7, minute=50)},

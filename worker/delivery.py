@@ -25,6 +25,7 @@ from models import Agency, DeliveryAttempt, Notice, Office
 from models.db import session_scope
 from models.types import utcnow
 from notifications import mask_url, send
+from notifications.dates import cn_datetime
 from notifications.routing import select_targets
 from worker import faultpoints
 from worker.errors import TransientError
@@ -136,24 +137,60 @@ def _tell_admins(session: Session, rt: Runtime, notice: Notice) -> list[Next]:
 
 def pending_notices(rt: Runtime) -> list[Next]:
     """Pending rows that are due (new, or waiting for a retry) to hand to deliver; stale claims swept first."""
-    sweep_stale(rt)
-    now = rt.now()
+    return due_notices(rt)
+
+
+def due_notices(rt: Runtime, lease: timedelta = timedelta(0)) -> list[Next]:
+    """Pending rows due for `lease` already (new ones since they were written, retries since their
+    time came), after the stale claims are swept (with the admin notices that sweep writes)."""
+    steps = sweep_stale(rt)
     with session_scope(rt.db_url) as session:
         ids = session.exec(select(Notice.id).where(
-            Notice.status == "pending", (Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now))  # noqa: E711
+            Notice.status == "pending",
+            ((Notice.next_attempt_at == None) & (Notice.created_at <= utcnow() - lease))  # noqa: E711
+            | (Notice.next_attempt_at <= rt.now() - lease))
             .order_by(Notice.id))
-        return [Next("deliver", i) for i in ids]
+        due = [Next("deliver", i) for i in ids]
+    return due + [s for s in steps if s not in due]
 
 
-def sweep_stale(rt: Runtime) -> int:
+UNKNOWN = "the worker stopped between sending and recording; check with the recipient before re-sending"
+
+
+def sweep_stale(rt: Runtime) -> list[Next]:
+    """Claims older than sending_stale_seconds: the worker died mid-send. The notice is marked
+    `unknown`, never sent again by itself; the admins hear at once which one and the command that
+    re-sends it, and the digest lists it until someone re-sends or acknowledges it."""
     older_than = timedelta(seconds=rt.settings.sending_stale_seconds)
     with session_scope(rt.db_url) as session:
-        result = session.execute(
-            update(Notice).where(Notice.status == "sending", Notice.claimed_at < utcnow() - older_than)
-            .values(status="unknown", last_error="the worker stopped between sending and recording; "
-                                                  "check with the recipient before re-sending"))
+        stale = session.exec(select(Notice).where(Notice.status == "sending",
+                                                  Notice.claimed_at < utcnow() - older_than)).all()
+        told = []
+        for notice in stale:
+            swept = session.execute(update(Notice).where(Notice.id == notice.id, Notice.status == "sending")
+                                    .values(status="unknown", last_error=UNKNOWN))
+            if swept.rowcount != 1:
+                continue  # its worker recorded the outcome after all
+            session.add(DeliveryAttempt(notice_id=notice.id, ok=False, at=notice.claimed_at or utcnow(),
+                                        error="outcome unknown: " + UNKNOWN))
+            told.append(_tell_unknown(session, rt, notice))
         session.commit()
-        return result.rowcount
+        return [Next("deliver", n.id) for n in told if n is not None]
+
+
+def _tell_unknown(session: Session, rt: Runtime, notice: Notice) -> Notice | None:
+    from notifications.labels import label
+    from worker.planning import add_notice
+
+    sent_at = cn_datetime(notice.claimed_at) if notice.claimed_at else ""
+    return add_notice(
+        session, rt, f"admin:unknown:{notice.id}:{notice.attempts}", "admin", "admins", None, None, "admin",
+        {"headline": f"通知发送结果未知：{notice.subject}",
+         "lines": [f"通知编号 {notice.id}（{label('notice_kind', notice.kind)}，发往{label('audience', notice.audience)}），"
+                   f"{sent_at}交给发送渠道后，处理它的进程中途退出，未能记录结果；系统不会自动重发，以免重复发送。",
+                   f"请先向接收方核实是否已收到：未收到的，运行 nianbao notices resend {notice.id} 重新发送；"
+                   f"已收到的，运行 nianbao notices ack {notice.id} 确认。处理之前，每期监测汇总都会列出这条通知。"]},
+        severity="warning")
 
 
 def resend(rt: Runtime, notice_id: int) -> bool:

@@ -11,7 +11,7 @@ from itertools import groupby
 
 from sqlmodel import Session, select
 
-from models import Agency, Deficiency, Digest, Silence
+from models import Agency, Deficiency, Digest, Notice, Silence
 from models.db import session_scope
 from notifications.dates import cn_date
 from notifications.labels import label
@@ -63,6 +63,10 @@ def build_digest(session: Session, rt: Runtime):
     silences = [{"agency": agencies[s.agency_id].name if s.agency_id else "全部单位", "rule_id": s.rule_id,
                  "until": s.until, "reason": s.reason, "created_by": s.created_by}
                 for s in session.exec(select(Silence).where(Silence.until >= today))]
+    # A notice whose delivery outcome is unknown is listed in every digest until someone acts.
+    unknown = [{"id": n.id, "subject": n.subject, "kind": n.kind, "claimed_at": n.claimed_at}
+               for n in session.exec(select(Notice).where(Notice.status == "unknown", Notice.acked_at == None)  # noqa: E711
+                                     .order_by(Notice.id))]
     views = sorted(({**r.as_dict(), "state_cn": label("state", r.state), "level_cn": label("level", r.level)}
                     for r in rows), key=lambda r: (r["region"], -r["open_errors"], r["slug"]))
     by_region = [(region, [_Row(r) for r in items]) for region, items in groupby(views, key=lambda r: r["region"])]
@@ -74,7 +78,8 @@ def build_digest(session: Session, rt: Runtime):
     notice = add_notice(session, rt, key, "digest", "office", None, None, "digest",
                         {"year": expected_year(today), "period_start": since, "period_end": today, "rows": rows,
                          "by_region": by_region, "new": new, "still_open": still_open, "resolved": resolved,
-                         "overdue": [d for d in still_open + new if d["overdue"]], "silences": silences})
+                         "overdue": [d for d in still_open + new if d["overdue"]], "silences": silences,
+                         "unknown_notices": unknown})
     if notice is None or session.info.get("preview"):
         return notice
     notice.attachment_name = f"nianbao-{today.isoformat()}.csv"

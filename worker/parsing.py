@@ -12,7 +12,8 @@ to step ocr_snapshot, which Celery routes to its own queue (``ocr``, its own wor
 concurrency: a batch of scans never delays the reading of other reports) and the embedded
 engine runs in-process. ocr_snapshot reads it by OCR within the bounds of the settings
 (NIANBAO_OCR_*) and records the outcome exactly as parse_snapshot does. A lost ocr message
-is redone by the beat's ocr_pending, which hands on every snapshot still ``needs_ocr``.
+is redone by the beat's ocr_pending, which hands on every snapshot still owing OCR
+(work_state ``ocr``), and by the reconciler after NIANBAO_LEASE_OCR.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import logging
 from documents.errors import DocumentError
 from models import Agency, Report, Snapshot
 from models.db import session_scope
+from models.types import utcnow
 from worker.runtime import Runtime
-from worker.steps import Next
+from worker.steps import Next, enter, owed
 
 log = logging.getLogger(__name__)
 PARSER_VERSION = "1"
@@ -53,8 +55,15 @@ def ocr_pending(rt: Runtime) -> list[Next]:
     if not rt.settings.ocr:
         return []
     with session_scope(rt.db_url) as session:
-        ids = session.exec(select(Snapshot.id).where(Snapshot.parse_status == "needs_ocr")).all()
+        ids = session.exec(select(Snapshot.id).where(Snapshot.work_state == "ocr")).all()
     return [Next("ocr_snapshot", i) for i in ids]
+
+
+def _after_reading(rt: Runtime, snapshot: Snapshot, ocr: bool) -> str:
+    """The work a snapshot owes once read: scoring, OCR for a scan (not after OCR), or nothing."""
+    if snapshot.parse_status == "parsed":
+        return "evaluate"
+    return "ocr" if snapshot.parse_status == "needs_ocr" and rt.settings.ocr and not ocr else "done"
 
 
 def _parse(rt: Runtime, snapshot_id: int, *, ocr: bool) -> list[Next]:
@@ -65,13 +74,15 @@ def _parse(rt: Runtime, snapshot_id: int, *, ocr: bool) -> list[Next]:
         snapshot = session.get(Snapshot, snapshot_id)
         if snapshot is None:
             return []
-        if ocr and snapshot.parse_status != "needs_ocr":
-            return [Next("evaluate", snapshot.id)] if snapshot.parse_status == "parsed" else []
-        if not ocr and snapshot.parser_version == PARSER_VERSION and snapshot.parse_status != "pending":
-            # Already parsed by this parser: carry on (evaluate is itself idempotent).
-            if snapshot.parse_status == "needs_ocr" and rt.settings.ocr:
-                return [Next("ocr_snapshot", snapshot.id)]
-            return [Next("evaluate", snapshot.id)] if snapshot.parse_status == "parsed" else []
+        if (ocr and snapshot.parse_status != "needs_ocr") or (
+                not ocr and snapshot.parser_version == PARSER_VERSION and snapshot.parse_status != "pending"):
+            # Already read (a late duplicate): hand on what is still owed.
+            after = _after_reading(rt, snapshot, ocr=False)
+            if snapshot.work_state in ("parse", "ocr") and snapshot.work_state != after:
+                enter(snapshot, "work_state", after, utcnow())
+                session.add(snapshot)
+                session.commit()
+            return owed(snapshot)
         report = session.get(Report, snapshot.report_id)
         data = rt.blobs.get(snapshot.sha256)
         charset = None
@@ -100,8 +111,8 @@ def _parse(rt: Runtime, snapshot_id: int, *, ocr: bool) -> list[Next]:
                 report.title = parsed.meta["title"]
             session.add(report)
         snapshot.parser_version = PARSER_VERSION
+        # Read: scoring is owed (only a readable report of this filing is scored), or OCR for a scan.
+        enter(snapshot, "work_state", _after_reading(rt, snapshot, ocr), utcnow())
         session.add(snapshot)
         session.commit()
-        if snapshot.parse_status == "needs_ocr" and not ocr and rt.settings.ocr:
-            return [Next("ocr_snapshot", snapshot.id)]
-        return [Next("evaluate", snapshot.id)] if snapshot.parse_status == "parsed" else []
+        return owed(snapshot)

@@ -21,11 +21,12 @@ from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Finding, Notice, Office, Report, Silence, Snapshot
 from models.db import session_scope
+from models.types import utcnow
 from notifications import render
 from notifications.dates import add_working_days
 from rules.explain import group_not_evaluated
 from worker.runtime import Runtime
-from worker.steps import Next
+from worker.steps import Next, enter
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -65,6 +66,10 @@ def silenced_rules(session: Session, agency_id: int, today: date) -> set[str]:
 def plan_notices(rt: Runtime, evaluation_id: int) -> list[Next]:
     with session_scope(rt.db_url) as session:
         notices = _plan(session, rt, evaluation_id)
+        evaluation = session.get(Evaluation, evaluation_id)
+        if evaluation is not None and evaluation.work_state != "done":
+            enter(evaluation, "work_state", "done", utcnow())  # with the notices, in one transaction
+            session.add(evaluation)
         session.commit()
         return [Next("deliver", n.id) for n in notices]
 

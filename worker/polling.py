@@ -43,7 +43,7 @@ from notifications.labels import fetch_reason
 from worker import expectations
 from worker.errors import TransientError
 from worker.runtime import Runtime
-from worker.steps import Next
+from worker.steps import Next, enter, owed
 
 log = logging.getLogger(__name__)
 MAX_FOLLOW = 20  # article pages followed per source and poll; the rest wait for the next poll
@@ -424,6 +424,9 @@ def poll_source(rt: Runtime, source_id: int) -> list[Next]:
 
 
 def fetch_report(rt: Runtime, report_id: int) -> list[Next]:
+    """Fetch a report's document: a new version is a new Snapshot owing its parse. Whatever the
+    answer (304, the same bytes), the step the latest version still owes is handed on: "the
+    document did not change" never means "its work is done"."""
     with session_scope(rt.db_url) as session:
         report = session.get(Report, report_id)
         if report is None or report.via == "ingest" or report.status == "ambiguous":
@@ -435,31 +438,35 @@ def fetch_report(rt: Runtime, report_id: int) -> list[Next]:
             result = rt.fetcher.get(report.url, allowed_hosts=agency.allowed_hosts,
                                     etag=report.etag, last_modified=report.last_modified)
         except FetchError as exc:
-            report.status, report.status_reason = "fetch_failed", exc.reason
+            enter(report, "status", "fetch_failed", now)
+            report.status_reason = exc.reason
             session.add(report)
             session.commit()
             if exc.permanent:
                 return []
             raise TransientError(exc.reason) from None
+        latest = session.get(Snapshot, report.latest_snapshot_id) if report.latest_snapshot_id else None
         if result.not_modified:
+            if latest is not None:
+                enter(report, "status", "fetched", now)
+                report.status_reason = ""
             session.add(report)
             session.commit()
-            return []
+            return owed(latest) if latest is not None else []
         sha = rt.blobs.put(result.content)  # before the row: a row never points at a missing blob
         snapshot = session.exec(select(Snapshot).where(Snapshot.report_id == report.id,
                                                        Snapshot.sha256 == sha)).first()
-        next_steps: list[Next] = []
         previous = report.latest_snapshot_id
         if snapshot is None:
             content_type = result.content_type + (f"; charset={result.charset}" if result.charset else "")
             snapshot = Snapshot(report_id=report.id, sha256=sha, content_type=content_type, size=len(result.content),
-                                fetched_at=rt.now())
+                                fetched_at=rt.now(), work_state="parse", state_since=now)
             session.add(snapshot)
             session.flush()
-            next_steps.append(Next("parse_snapshot", snapshot.id))
-        elif snapshot.id != report.latest_snapshot_id:
+        elif snapshot.id != previous and snapshot.parse_status == "parsed":
             # The page went back to an earlier version: score that one again as the current one.
-            next_steps.append(Next("evaluate", snapshot.id))
+            enter(snapshot, "work_state", "evaluate", now)
+            session.add(snapshot)
         if previous is not None and previous != snapshot.id:
             # Changed after we first read it: recorded and visible, whatever the listing says.
             report.edit_count += 1
@@ -468,11 +475,12 @@ def fetch_report(rt: Runtime, report_id: int) -> list[Next]:
                    f"{report.url} 发布后内容有变化（第{report.edit_count + 1}次修改，文件校验码 {sha[:12]}）",
                    report.source_id, report.id)
         report.latest_snapshot_id = snapshot.id
-        report.status, report.status_reason = "fetched", ""
+        enter(report, "status", "fetched", now)
+        report.status_reason = ""
         report.etag, report.last_modified = result.etag, result.last_modified
         session.add(report)
         session.commit()
-        return next_steps
+        return owed(snapshot)
 
 
 def host_of(url: str) -> str:

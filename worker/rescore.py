@@ -24,9 +24,10 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 
 def snapshots_to_rescore(db_url: str, *, all_versions: bool = False) -> list[int]:
-    """Parsed snapshots: each report's current version, or every stored version."""
+    """Parsed snapshots, and those still waiting to be read (evaluate hands them to parsing
+    first): each report's current version, or every stored version."""
     with session_scope(db_url) as session:
-        query = select(Snapshot.id).where(Snapshot.parse_status == "parsed")
+        query = select(Snapshot.id).where(Snapshot.parse_status.in_(("parsed", "pending")))
         if not all_versions:
             query = query.join(Report, Report.latest_snapshot_id == Snapshot.id)
         return list(session.exec(query.order_by(Snapshot.id)))

@@ -13,8 +13,9 @@ from sqlmodel import select
 from documents.report import ParsedReport
 from models import Agency, Evaluation, Finding, Report, Snapshot
 from models.db import session_scope
+from models.types import utcnow
 from worker.runtime import Runtime
-from worker.steps import Next
+from worker.steps import Next, enter
 
 
 def publication_date(report: Report, parsed: dict) -> date | None:
@@ -64,11 +65,27 @@ def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
     ruleset = rt.rules.current()
     with session_scope(rt.db_url) as session:
         snapshot = session.get(Snapshot, snapshot_id)
-        if snapshot is None or snapshot.parse_status != "parsed":
+        if snapshot is None:
+            return []
+        if snapshot.parse_status == "pending":
+            return [Next("parse_snapshot", snapshot.id)]  # not read yet (a rescore of a stuck version)
+        now = utcnow()
+        if snapshot.parse_status != "parsed":
+            if snapshot.work_state == "evaluate":
+                enter(snapshot, "work_state", "done", now)
+                session.add(snapshot)
+                session.commit()
             return []
         existing = session.exec(select(Evaluation).where(Evaluation.snapshot_id == snapshot.id,
                                                          Evaluation.ruleset_version == ruleset.version)).first()
         if existing:
+            if snapshot.work_state in ("evaluate", "failed"):
+                # Scored before, yet owed again (the page went back to this version): planning is owed.
+                enter(snapshot, "work_state", "done", now)
+                existing.work_state, existing.state_since, existing.attempts = "plan", now, 0
+                session.add(snapshot)
+                session.add(existing)
+                session.commit()
             return [Next("plan_notices", existing.id)]
         report = session.get(Report, snapshot.report_id)
         if report.published_on is None and (snapshot.parsed.get("meta") or {}).get("published"):
@@ -80,7 +97,9 @@ def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
         unsure = [o for o in result.outcomes if o.status == "not_evaluated"]
         evaluation = Evaluation(snapshot_id=snapshot.id, ruleset_version=ruleset.version, score=result.score,
                                 grade=result.grade, failed=len(failed), not_evaluated=len(unsure),
-                                coverage=result.coverage)
+                                coverage=result.coverage, work_state="plan", state_since=now)
+        enter(snapshot, "work_state", "done", now)  # in the same transaction as its evaluation
+        session.add(snapshot)
         session.add(evaluation)
         session.flush()
         lost: dict[tuple[str, str], float] = {}

@@ -8,7 +8,11 @@ of the task and also when a later step fails, so that what was committed is hand
 
 Only transient errors are retried, with exponential backoff and jitter: a site that is
 down, an endpoint refusing, or a unique-key race with another worker (the retry then
-finds the row the other worker wrote).
+finds the row the other worker wrote). A few retries, minutes apart at most: past them the
+reconciler (worker/reconciler.py) redoes what is still owed, counted and bounded.
+
+A step commits before its successors are enqueued; an enqueue that fails (the broker down)
+is retried briefly, then logged and left to the reconciler, never fatal to the step.
 """
 
 from __future__ import annotations
@@ -27,17 +31,29 @@ from worker.events import notify_poll_events
 from worker.followup import follow_up as plan_follow_up
 from worker.errors import TransientError
 from worker.planning import check_deadlines as plan_deadlines
+from worker.reconciler import reconcile as sweep
+from worker.reconciler import record_error
 from worker.runtime import get_runtime
 from worker.steps import Next
 
 log = logging.getLogger(__name__)
+# The countdown stays far below the broker's visibility timeout (a retry waits as an unacked message).
 RETRY = dict(autoretry_for=(TransientError, IntegrityError, OperationalError), retry_backoff=15,
-             retry_backoff_max=3600, retry_jitter=True, max_retries=10)
+             retry_backoff_max=300, retry_jitter=True, max_retries=6)
+PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.5, "interval_step": 1.0, "interval_max": 3.0}
 
 
-def enqueue(steps: list[Next]) -> None:
+def enqueue(steps: list[Next]) -> int:
+    """Hand steps to the broker; returns how many could not be (left to the reconciler)."""
+    lost = 0
     for step in steps:
-        app.send_task(f"nianbao.{step.step}", args=[step.arg])
+        try:
+            app.send_task(f"nianbao.{step.step}", args=[step.arg], retry=True, retry_policy=PUBLISH_RETRY)
+        except Exception as exc:  # noqa: BLE001 - kombu, redis-py and socket errors alike: the row still owes it
+            lost += 1
+            log.warning("could not enqueue %s(%s), the reconciler will hand it out: %s: %s",
+                        step.step, step.arg, type(exc).__name__, exc)
+    return lost
 
 
 INLINE_STEPS = 20  # steps one task runs in-process before handing the rest to the queue
@@ -62,7 +78,13 @@ def _run(step: str, arg) -> None:
                     # and with none at all RulesUnavailable leaves the snapshot unscored (not retried: an
                     # admin must act).
                     pipeline.check_rules(rt)
-                steps = pipeline.run_step(rt, current.step, current.arg)
+                try:
+                    steps = pipeline.run_step(rt, current.step, current.arg)
+                except (TransientError, IntegrityError, OperationalError):
+                    raise  # retried by Celery, then by the reconciler
+                except Exception as exc:
+                    record_error(rt, current.step, current.arg, exc)  # the reason the admins read if it stops
+                    raise
                 ran += 1
                 faultpoints.hit(f"after_commit:{current.step}")  # the fault suite's window: committed, not handed on
                 for nxt in steps:
@@ -127,6 +149,12 @@ def plan_notices(evaluation_id: int) -> None:
 @app.task(name="nianbao.deliver", **RETRY)
 def deliver(notice_id: int) -> None:
     _run("deliver", notice_id)
+
+
+@app.task(name="nianbao.reconcile")
+def reconcile() -> None:
+    """Beat, every NIANBAO_RECONCILE_SECONDS: hand out again what has waited past its lease."""
+    enqueue(sweep(get_runtime()).steps)
 
 
 @app.task(name="nianbao.poll_due")

@@ -1,0 +1,227 @@
+"""The database drives the pipeline: a lost message is redone by the reconciler after its step's
+lease, a late duplicate changes nothing, work that keeps failing stops (failed, admins told,
+`nianbao retry` redoes it), a notice whose outcome is unknown is never re-sent by itself but
+the admins hear of it at once and the digest lists it. Real SQLite and PostgreSQL, real HTTP
+portals and a real notice endpoint; messages are "lost" by not running the steps a step returns."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import deque
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from models import DeliveryAttempt, Evaluation, Notice, Report, Snapshot
+from models.db import session_scope
+from models.types import utcnow
+from tests.conftest import REPO
+from worker import pipeline
+from worker.backlog import backlog, lines_zh
+from worker.delivery import pending_notices
+from worker.reconciler import reconcile, retry
+from worker.runner import CycleReport, drain
+
+
+def run_losing(rt, lose: set[str]) -> list:
+    """Poll everything and run the pipeline, dropping every message for the steps in `lose` (as a
+    Redis restart or a killed worker would); returns the dropped steps."""
+    pipeline.refresh_roster(rt)
+    pipeline.check_rules(rt)
+    queue, lost = deque(pipeline.due_sources(rt, all_sources=True)), []
+    while queue:
+        step = queue.popleft()
+        for nxt in pipeline.run_step(rt, step.step, step.arg):
+            (lost if nxt.step in lose else queue).append(nxt)
+    return lost
+
+
+def later(rt, step: str, seconds: int = 1):
+    """A moment past `step`'s lease, as the reconciler's clock would see it."""
+    return utcnow() + timedelta(seconds=rt.settings.lease(step) + seconds)
+
+
+def waiting(rt) -> dict[str, int]:
+    with session_scope(rt.db_url) as session:
+        return {s.step: s.waiting for s in backlog(session, rt.settings).steps}
+
+
+def test_a_snapshot_left_unparsed_is_not_done_and_the_reconciler_parses_it(rt):
+    lost = run_losing(rt, {"parse_snapshot"})
+    assert lost and all(s.step == "parse_snapshot" for s in lost)
+    assert waiting(rt)["parse"] == len(lost)
+    # "Same bytes, already the latest" is not "done": a re-fetch hands on the parse it owes.
+    with session_scope(rt.db_url) as session:
+        report = session.exec(select(Report).where(Report.latest_snapshot_id == lost[0].arg)).one()
+    assert pipeline.run_step(rt, "fetch_report", report.id) == [lost[0]]
+    # Within its lease nothing is handed out again; past it, every one is, once.
+    assert [s for s in reconcile(rt).steps if s.step == "parse_snapshot"] == []
+    again = reconcile(rt, now=later(rt, "parse")).steps
+    assert sorted(s.arg for s in again if s.step == "parse_snapshot") == sorted(s.arg for s in lost)
+    assert [s for s in reconcile(rt, now=later(rt, "parse")).steps if s.step == "parse_snapshot"] == []  # lease restarted
+    drain(rt, deque(again), CycleReport())
+    with session_scope(rt.db_url) as session:
+        snapshots = session.exec(select(Snapshot)).all()
+        assert all(s.parse_status != "pending" and s.work_state == "done" for s in snapshots)
+        assert all(s.attempts == 0 for s in snapshots)  # a state entered starts its count afresh
+    assert not any(waiting(rt).values())
+    fgj = rt.endpoint.to("qinghe-fgj")
+    assert len(fgj) == 1 and "ARI-01" in fgj[0]["message"]
+
+
+def test_a_lost_plan_notices_is_planned_again_and_duplicates_change_nothing(rt):
+    lost = run_losing(rt, {"plan_notices"})
+    assert lost and rt.endpoint.to("qinghe-fgj") == []
+    with session_scope(rt.db_url) as session:
+        owed = session.exec(select(Evaluation.id).where(Evaluation.work_state == "plan")).all()
+    assert sorted(owed) == sorted(s.arg for s in lost)
+    drain(rt, deque(reconcile(rt, now=later(rt, "plan")).steps), CycleReport())
+    assert not any(waiting(rt).values())
+    sent = list(rt.endpoint.received)
+    assert len(rt.endpoint.to("qinghe-fgj")) == 1
+    # Every step delivered again, late (a redelivered message, a second reconciler): nothing changes.
+    with session_scope(rt.db_url) as session:
+        dupes = [("fetch_report", r.id) for r in session.exec(select(Report))]
+        dupes += [(step, s.id) for s in session.exec(select(Snapshot)) for step in ("parse_snapshot", "evaluate")]
+        dupes += [("plan_notices", e.id) for e in session.exec(select(Evaluation))]
+        dupes += [("deliver", n.id) for n in session.exec(select(Notice))]
+        notices = session.exec(select(Notice.id, Notice.status)).all()
+    for step, arg in dupes:
+        drain(rt, deque(pipeline.run_step(rt, step, arg)), CycleReport())
+    with session_scope(rt.db_url) as session:
+        assert session.exec(select(Notice.id, Notice.status)).all() == notices
+    assert rt.endpoint.received == sent
+
+
+def test_work_that_keeps_failing_stops_tells_the_admins_and_retry_redoes_it(rt):
+    lost = run_losing(rt, {"parse_snapshot"})
+    victim = lost[0].arg
+    with session_scope(rt.db_url) as session:
+        sha = session.get(Snapshot, victim).sha256
+    blob = rt.blobs.path(sha)
+    kept = blob.read_bytes()
+    blob.unlink()  # the document is gone from the store: reading it fails every time
+    drain(rt, deque(lost), CycleReport())
+    for attempt in range(1, rt.settings.max_attempts + 1):
+        steps = reconcile(rt, now=later(rt, "parse", attempt * 1000)).steps
+        assert ("parse_snapshot", victim) in steps
+        drain(rt, deque(steps), CycleReport())
+    with session_scope(rt.db_url) as session:
+        row = session.get(Snapshot, victim)
+        assert row.work_state == "parse" and row.attempts == rt.settings.max_attempts
+        assert "FileNotFoundError" in row.last_error
+    done = reconcile(rt, now=later(rt, "parse", 10 ** 5))
+    assert done.failed == [("snapshot", victim)] and ("parse_snapshot", victim) not in done.steps
+    drain(rt, deque(done.steps), CycleReport())
+    told = [m for m in rt.endpoint.to("admins") if "停止自动重试" in m["title"] + m["message"]]
+    assert len(told) == 1 and f"nianbao retry snapshot {victim}" in told[0]["message"]
+    assert "FileNotFoundError" in told[0]["message"]
+    with session_scope(rt.db_url) as session:
+        b = backlog(session, rt.settings)
+    parse = next(s for s in b.steps if s.step == "parse")
+    assert parse.failed == 1 and parse.waiting == 0
+    assert [(i.kind, i.id, i.command) for i in b.failed] == [("snapshot", victim, f"nianbao retry snapshot {victim}")]
+    assert any("已停止" in line and f"nianbao retry snapshot {victim}" in line for line in lines_zh(b))
+    # Further sweeps leave it alone; the admin hears of it once.
+    assert reconcile(rt, now=later(rt, "parse", 10 ** 6)).steps == []
+
+    # The admin puts the document back and retries it by hand: it goes through to the end.
+    blob.write_bytes(kept)
+    steps = retry(rt, "snapshot", victim)
+    assert steps and steps[0].step == "parse_snapshot"
+    drain(rt, deque(steps), CycleReport())
+    with session_scope(rt.db_url) as session:
+        row = session.get(Snapshot, victim)
+        assert row.parse_status != "pending" and row.work_state == "done" and row.last_error == ""
+    assert retry(rt, "snapshot", victim) is None  # nothing left to redo
+    assert not any(waiting(rt).values())
+
+
+def test_retry_failed_from_the_command_line(rt, tmp_path):
+    lost = run_losing(rt, {"plan_notices"})
+    ids = sorted(s.arg for s in lost)
+    with session_scope(rt.db_url) as session:
+        session.execute(update(Evaluation).where(Evaluation.id.in_(ids))
+                        .values(work_state="failed", last_error="测试：已停止"))
+        session.commit()
+    env = {**os.environ, "NIANBAO_DATABASE_URL": rt.db_url, "NIANBAO_HOME": str(tmp_path / "home"),
+           "NIANBAO_AGENCIES_FILE": str(rt.settings.agencies_file), "NIANBAO_TODAY": "2026-06-30",
+           "NIANBAO_ALLOW_PRIVATE_HOSTS": "1", "NIANBAO_BROKER_URL": ""}
+    run = subprocess.run([sys.executable, "-m", "cli.main", "retry", "--failed"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f"已重新执行 {len(ids)} 项工作" in run.stdout and f"评分结果 {ids[0]}：已完成" in run.stdout
+    assert len(rt.endpoint.to("qinghe-fgj")) == 1
+    run = subprocess.run([sys.executable, "-m", "cli.main", "retry", "evaluation", str(ids[0])], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "无需重试" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "cli.main", "retry", "thing", "1"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "类别应为" in run.stderr
+
+
+def test_a_notice_whose_outcome_is_unknown_is_not_resent_but_the_admins_hear_at_once(rt, tmp_path):
+    run_losing(rt, {"deliver"})
+    with session_scope(rt.db_url) as session:
+        notice = session.exec(select(Notice).where(Notice.kind == "deficiency", Notice.agency_id != None)  # noqa: E711
+                              .order_by(Notice.id)).first()
+        # Its worker claimed it, handed it to the channel, and died before recording the answer.
+        session.execute(update(Notice).where(Notice.id == notice.id).values(
+            status="sending", attempts=1, claimed_at=utcnow() - timedelta(seconds=rt.settings.sending_stale_seconds + 5)))
+        session.commit()
+    drain(rt, deque(pending_notices(rt)), CycleReport())
+    with session_scope(rt.db_url) as session:
+        row = session.get(Notice, notice.id)
+        assert row.status == "unknown" and row.attempts == 1
+        assert len(session.exec(select(DeliveryAttempt).where(DeliveryAttempt.notice_id == notice.id)).all()) == 1
+    agency_got = [m for m in rt.endpoint.received if m["title"] == notice.subject]
+    assert agency_got == []  # never sent again by itself
+    told = [m for m in rt.endpoint.to("admins") if "发送结果未知" in m["title"]]
+    assert len(told) == 1 and f"nianbao notices resend {notice.id}" in told[0]["message"]
+    assert f"通知编号 {notice.id}" in told[0]["message"]
+    # A second sweep does not tell them again.
+    drain(rt, deque(pending_notices(rt)), CycleReport())
+    assert len([m for m in rt.endpoint.to("admins") if "发送结果未知" in m["title"]]) == 1
+
+    # The digest lists it until someone acts; `notices list` counts its attempt as the row does.
+    from worker.digest import build_digest
+
+    with session_scope(rt.db_url) as session:
+        session.info["preview"] = True
+        digest = build_digest(session, rt)
+        assert f"nianbao notices resend {notice.id}" in digest.body and notice.subject in digest.body
+        session.rollback()
+    env = {**os.environ, "NIANBAO_DATABASE_URL": rt.db_url, "NIANBAO_HOME": str(tmp_path / "home"),
+           "NIANBAO_AGENCIES_FILE": str(rt.settings.agencies_file), "NIANBAO_BROKER_URL": ""}
+    run = subprocess.run([sys.executable, "-m", "cli.main", "notices", "list", "--status", "unknown", "--json"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert [(r["id"], r["attempts"]) for r in json.loads(run.stdout)] == [(notice.id, 1)]
+    with session_scope(rt.db_url) as session:
+        assert [i.id for i in backlog(session, rt.settings).unknown] == [notice.id]
+        session.execute(update(Notice).where(Notice.id == notice.id).values(acked_at=utcnow(), acked_by="测试"))
+        session.commit()
+        session.info["preview"] = True
+        assert f"nianbao notices resend {notice.id}" not in build_digest(session, rt).body
+        session.rollback()
+        assert backlog(session, rt.settings).unknown == []
+
+
+def test_a_failed_enqueue_is_logged_and_left_to_the_reconciler(tmp_path):
+    """A broker that does not answer: the step's successors are logged as left to the reconciler,
+    and the task that enqueues them does not die."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    code = ("from worker.tasks import enqueue\nfrom worker.steps import Next\n"
+            "print('lost', enqueue([Next('parse_snapshot', 1), Next('evaluate', 2)]))")
+    env = {**os.environ, "NIANBAO_BROKER_URL": f"redis://127.0.0.1:{port}/0", "NIANBAO_HOME": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "lost 2" in run.stdout and "the reconciler will hand it out" in run.stderr
