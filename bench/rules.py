@@ -190,9 +190,9 @@ def baseline(report, ctx):
     received = report.narrative.get("requests_received", {}).get("value")
     on_time = report.narrative.get("answered_on_time", {}).get("value", facts.get("on_time"))
     extended = report.narrative.get("extended", {}).get("value", facts.get("extended"))
-    if received is not None and on_time is not None and on_time < received:
+    if received is not None and on_time is not None and on_time + (extended or 0) < received:
         out.append(("TIM-03", "", "fail", f"收到{received}件按时{on_time}件延期{extended}件"))
-    elif any(ALL_ON_TIME.search(c) for _, c, _ in sents):
+    elif (received is not None and on_time is not None) or any(ALL_ON_TIME.search(c) for _, c, _ in sents):
         out.append(("TIM-03", "", "pass", ""))
     if extended:
         out.append(("TIM-04", "", "fail", f"延期{extended}件"))

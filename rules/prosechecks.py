@@ -333,14 +333,20 @@ def run_replies(rule: Rule, p: RepliesParams, report: ParsedReport, ctx: Context
         message = f"正文称逾期答复{render_value(value['late'])}件（{quoted}），未在条例第三十三条规定的期限内答复。"
         return [outcome(rule, "", "fail", message, evidence)]
     received, on_time = value.get("received"), value.get("on_time")
-    if received is not None and on_time is not None and on_time < received:
-        gap = received - on_time
-        extended = value.get("extended")
+    extended = value.get("extended") or 0
+    # A lawful extension (条例 第三十三条第二款) is an answer within the legal period: only what is
+    # neither on time nor extended is unaccounted for (TIM-04 notes the extensions).
+    if received is not None and on_time is not None and on_time + extended < received:
+        gap = received - on_time - extended
         ext = f"，延期答复{render_value(extended)}件" if extended else ""
         values = {"received": received, "on_time": on_time, "gap": gap, "extended_part": ext, "quote": quoted,
-                  "extended": extended or 0}
+                  "extended": extended}
         evidence["not_on_time"] = gap
         return [outcome(rule, "", "fail", _message(rule, values), evidence)]
+    if extended and received is not None and on_time is not None and on_time < received:
+        message = (f"正文称收到申请{render_value(received)}件、按时答复{render_value(on_time)}件、"
+                   f"依法延期答复{render_value(extended)}件（{quoted}），均在法定期限内答复。")
+        return [outcome(rule, "", "pass", message, evidence)]
     if statement or (received is not None and on_time is not None):
         quote = prose.shorten(statement[0]) if statement else quotes[0]
         return [outcome(rule, "", "pass", f"正文称申请均在法定期限内答复（“{quote}”）。", evidence)]

@@ -64,6 +64,8 @@ def test_one_cycle_finds_each_agencys_state_and_notifies_once(rt):
     assert len(ep.to("qinghe-sthj")) == 1 and "TIM-02" in ep.to("qinghe-sthj")[0]["message"]
     qu = ep.to("qinghe-qu")
     assert len(qu) == 1 and "TXT-03" in qu[0]["message"]
+    # 23 received = 21 on time + 2 lawfully extended (条例 第三十三条第二款): no accusation of late replies.
+    assert "TIM-03" not in qu[0]["message"] and "未说明是否在法定期限内答复" not in qu[0]["message"]
     assert ep.to("songlin-xian") == []
     # wjw's blank 法人 columns: the identities read them as 0 (its 总计 agree), the blanks are a warning.
     wjw = ep.to("songlin-wjw")

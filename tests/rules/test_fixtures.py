@@ -46,6 +46,7 @@ def test_pingqiao_2021_as_a_district_government(ruleset, shared_fixtures):
     # What the prose says about replies: 16 of 18 on time, 1 extended.
     tim03 = failed[("TIM-03", "")]
     assert "收到申请18件、按时答复16件，延期答复1件" in tim03.message
+    assert "有1件未说明" in tim03.message and tim03.evidence["not_on_time"] == 1  # the extended one is answered
     assert tim03.evidence["on_time"]["quote"].startswith("今年我区共收到政府信息公开申请18件")
     assert "延期答复1件" in failed[("TIM-04", "")].message
     # The heading 六 reads as item six of the list in 五.

@@ -193,17 +193,17 @@ def test_exports_leave_empty_cells_empty_and_name_the_report_year(clerk):
 
 def test_the_rule_preview_counts_a_severity_change(world, director):
     client, csrf = director
-    original = (world.rules.directory / "timeliness.yaml").read_text(encoding="utf-8")
-    start = original.index("- id: TIM-03")
+    original = (world.rules.directory / "text.yaml").read_text(encoding="utf-8")
+    start = original.index("- id: TXT-04")
     end = original.index("\n- id:", start)
     assert "severity: warning" in original[start:end]
     proposal = original[:start] + original[start:end].replace("severity: warning", "severity: error") + original[end:]
-    diff = client.post("/api/rules/diff", json={"file": "timeliness.yaml", "content": proposal, "year": 2025},
+    diff = client.post("/api/rules/diff", json={"file": "text.yaml", "content": proposal, "year": 2025},
                        headers={"X-CSRF-Token": csrf}).json()
-    assert diff["by_rule"]["TIM-03"]["reweighed"] >= 1 and diff["changes"], diff  # "0 份会变化", before
-    changed = [f for c in diff["changes"] for f in c["reweighed"] if f["rule_id"] == "TIM-03"]
+    assert diff["by_rule"]["TXT-04"]["reweighed"] >= 1 and diff["changes"], diff  # "0 份会变化", before
+    changed = [f for c in diff["changes"] for f in c["reweighed"] if f["rule_id"] == "TXT-04"]
     assert changed[0]["severity_before"] == "warning" and changed[0]["severity_after"] == "error"
-    page = client.post("/rules/diff", data={"csrf_token": csrf, "file": "timeliness.yaml", "year": 2025,
+    page = client.post("/rules/diff", data={"csrf_token": csrf, "file": "text.yaml", "year": 2025,
                                             "content": proposal}).text
     assert int(re.search(r'id="diff-count">(\d+)<', page).group(1)) >= 1 and "警示 → 错误" in page
 
