@@ -225,3 +225,31 @@ def test_a_failed_enqueue_is_logged_and_left_to_the_reconciler(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "lost 2" in run.stdout and "the reconciler will hand it out" in run.stderr
+
+
+def test_the_overview_shows_stopped_work_and_unknown_notices_with_their_commands(rt):
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import ADMIN, login
+    from tests.web.test_plain_chinese import offences, visible
+    from web.app import create_app
+    from web.auth import accounts_from_env, hash_password
+
+    lost = run_losing(rt, {"deliver"})
+    with session_scope(rt.db_url) as session:
+        evaluation = session.exec(select(Evaluation).order_by(Evaluation.id)).first()
+        session.execute(update(Evaluation).where(Evaluation.id == evaluation.id)
+                        .values(work_state="failed", last_error="RuntimeError: boom"))
+        session.execute(update(Notice).where(Notice.id == lost[0].arg).values(
+            status="sending", attempts=1, claimed_at=utcnow() - timedelta(hours=1)))
+        session.commit()
+    pending_notices(rt)  # the claim is swept as unknown
+    accounts = accounts_from_env({"NIANBAO_WEB_USERS": f"admin:{hash_password(ADMIN[1], iterations=1000)}:admin"})
+    with TestClient(create_app(rt, accounts, secret="test-secret")) as client:
+        login(client, ADMIN)
+        page = client.get("/").text
+    assert "需要处理的系统工作" in page
+    assert f"nianbao retry evaluation {evaluation.id}" in page and f"nianbao notices resend {lost[0].arg}" in page
+    panel = page[page.index('id="work"'):page.index('id="board"')]
+    assert not offences(visible(f"<html><body><section {panel}</section></body></html>"), "overview work panel")
+    assert "boom" not in panel  # the technical reason goes to the admins' notice, not the page

@@ -27,6 +27,7 @@ from notifications.dates import cn_date, cn_datetime, days_phrase, relative
 from notifications.labels import LABELS, choices, fetch_reason, label
 from rules.explain import explain, group_not_evaluated
 from rules.fields import subject_label
+from worker.backlog import backlog
 from worker.planning import expected_year
 from web import actions, exports, overview as views, queries
 from web.auth import Accounts, User, accounts_from_env, new_csrf
@@ -295,6 +296,7 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
             board = queries.open_board(session, today, year, limit=8)
             board_total = queries.open_count(session, year)
             office = queries.office_name(session)
+            work = backlog(session, rt.settings, reference_now=rt.now())
         rows = queries.filter_rows(list(every), state=state, level=level, region=region, q=q, sort=sort,
                                    desc=order == "desc")
         pages = max(1, -(-len(rows) // OVERVIEW_PAGE))
@@ -317,7 +319,7 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
             "office": office, "countdowns": views.countdowns(every, year, today), "s": views.summary(every),
             "board": board, "board_total": board_total, "unpublished": unpublished[:8],
             "unpublished_total": len(unpublished), "by_region": by_region, "charts": views.charts(every, by_region),
-            "state_choices": choices("state"), "level_choices": choices("level")})
+            "state_choices": choices("state"), "level_choices": choices("level"), "work": work})
 
     @app.get("/deficiencies", response_class=HTMLResponse, include_in_schema=False)
     def deficiencies_page(request: Request, user: User = Depends(page_user), severity: Optional[Severity] = None,
