@@ -45,3 +45,38 @@ def test_cycle_polls_checks_deadlines_and_delivers_at_once(tmp_path, db_url, por
     forced = nianbao_cycle(env, "--all")
     assert forced.returncode == 0 and "轮询来源 6 个" in forced.stdout and "新发现年报 0 份" in forced.stdout
     assert len(endpoint.received) == received
+
+
+def test_a_cycle_whose_finish_message_was_lost_is_finished_from_its_row(rt):
+    """A distributed cycle is also a row: if its cycle_finish message is lost (a killed worker held
+    it, Redis restarted), the reconciler re-polls what it claimed and was not polled, then finishes it."""
+    from collections import deque
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models.types import utcnow
+    from worker import cycle as cycles
+    from worker.runner import CycleReport, drain
+
+    begun = cycles.start(rt, all_sources=True)
+    cycles.hold(rt, begun, True)
+    assert cycles.overdue(rt) == []  # heard of just now: left to its own cycle_finish
+    old = utcnow() - cycles.lease(rt) - timedelta(seconds=1)
+    with session_scope(rt.db_url) as session:
+        session.execute(update(Health).where(Health.component == cycles.OPEN).values(checked_at=old))
+        session.commit()
+    again = cycles.overdue(rt)  # the polls were lost with the messages: handed out again, once a lease
+    assert [s.step for s in again] == ["poll_batch"] and sorted(again[0].arg["ids"]) == sorted(begun.source_ids)
+    assert cycles.overdue(rt) == []
+    drain(rt, deque(again), CycleReport())
+    with session_scope(rt.db_url) as session:
+        session.execute(update(Health).where(Health.component == cycles.OPEN).values(checked_at=old))
+        session.commit()
+    steps = cycles.overdue(rt)  # polled now: the rest of the cycle, here
+    drain(rt, deque(steps), CycleReport())
+    sthj = rt.endpoint.to("qinghe-sthj")
+    assert len(sthj) == 1 and "催报" in sthj[0]["title"]  # the deadline check ran
+    with session_scope(rt.db_url) as session:
+        assert session.get(Health, cycles.OPEN) is None and session.get(Health, "cycle").ok
+    assert cycles.overdue(rt) == []

@@ -16,10 +16,11 @@ Each finished cycle is recorded (Health "cycle"), which `status` and /healthz sh
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import delete, func, update
 from sqlmodel import select
 
 from models import Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
@@ -58,12 +59,94 @@ def start(rt: Runtime, *, all_sources: bool = False) -> Started:
 
 def unpolled(rt: Runtime, started_at: datetime, source_ids: list[int]) -> int:
     """How many of the claimed sources (still active) have not been polled since the start."""
+    return len(unpolled_ids(rt, started_at, source_ids))
+
+
+def unpolled_ids(rt: Runtime, started_at: datetime, source_ids: list[int]) -> list[int]:
     if not source_ids:
-        return 0
+        return []
     with session_scope(rt.db_url) as session:
         polled = set(session.exec(select(Source.id).where(Source.last_polled_at >= started_at)))
         active = set(session.exec(select(Source.id).where(Source.active == True)))  # noqa: E712
-    return len((set(source_ids) & active) - polled)
+    return sorted((set(source_ids) & active) - polled)
+
+
+def polls_again(rt: Runtime, source_ids: list[int], all_sources: bool) -> list[Next]:
+    """The polls of claimed sources whose poll was lost (its message went with a killed worker or
+    a restarted broker): their claim would otherwise keep them unpolled for CLAIM_MINUTES."""
+    size = rt.settings.poll_batch_size
+    return [Next("poll_batch", {"ids": source_ids[i:i + size], "force": all_sources})
+            for i in range(0, len(source_ids), size)]
+
+
+# ---- the distributed cycle's durable state ---------------------------------------------------------
+# cycle_finish lives in the broker (a message with a countdown, held by a worker meanwhile): a killed
+# worker or a restarted Redis loses it. So the cycle is also a row (Health OPEN, its state as JSON),
+# touched by each cycle_finish, and the reconciler finishes a cycle not heard of for a lease.
+
+OPEN = "cycle_open"
+
+
+def lease(rt: Runtime) -> timedelta:
+    """How long a cycle's polls, or its cycle_finish, may go unheard of before they are redone:
+    a poll is a fetch, so the fetch lease."""
+    return timedelta(seconds=getattr(rt.settings, "lease_fetch", 600))
+
+
+def hold(rt: Runtime, begun: Started, all_sources: bool) -> dict:
+    """Record the cycle as owed its finish (merged with one still open); its state."""
+    from sqlalchemy.exc import IntegrityError
+
+    state = {"started_at": begun.started_at.isoformat(), "source_ids": begun.source_ids, "all": all_sources}
+    for _ in range(3):  # two cycles started at once both insert the row: the second merges into it
+        try:
+            with session_scope(rt.db_url) as session:
+                row = session.get(Health, OPEN, with_for_update=True)
+                if row is not None and row.message:
+                    old = json.loads(row.message)
+                    merged = {"started_at": min(old["started_at"], state["started_at"]),
+                              "source_ids": sorted(set(old["source_ids"]) | set(state["source_ids"])),
+                              "all": old["all"] or all_sources}
+                else:
+                    row, merged = row or Health(component=OPEN), state
+                row.ok, row.message, row.checked_at = True, json.dumps(merged), utcnow()
+                session.add(row)
+                session.commit()
+                return state
+        except IntegrityError:
+            continue
+    return state
+
+
+def heard(rt: Runtime) -> None:
+    """cycle_finish is alive (it looked again): the reconciler leaves the cycle to it."""
+    with session_scope(rt.db_url) as session:
+        session.execute(update(Health).where(Health.component == OPEN).values(checked_at=utcnow()))
+        session.commit()
+
+
+def close(rt: Runtime) -> None:
+    with session_scope(rt.db_url) as session:
+        session.execute(delete(Health).where(Health.component == OPEN))
+        session.commit()
+
+
+def overdue(rt: Runtime) -> list[Next]:
+    """The reconciler's part: a cycle whose cycle_finish has not been heard of for a lease lost it.
+    Its lost polls are handed out again (once a lease), then it is finished here."""
+    with session_scope(rt.db_url) as session:
+        row = session.get(Health, OPEN)
+        if row is None or row.checked_at > utcnow() - lease(rt):
+            return []
+        state = json.loads(row.message)
+    started_at = datetime.fromisoformat(state["started_at"])
+    left = unpolled_ids(rt, started_at, state["source_ids"])
+    if left and utcnow() - started_at < FINISH_WAIT:
+        heard(rt)
+        return polls_again(rt, left, state["all"])
+    steps, errors = finish(rt, polled=len(state["source_ids"]) - len(left), left=len(left))
+    close(rt)
+    return steps
 
 
 def finish(rt: Runtime, *, polled: int, left: int = 0) -> tuple[list[Next], list[str]]:

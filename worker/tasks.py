@@ -193,10 +193,11 @@ def cycle(options: dict | None = None) -> None:
     """A full cycle now (`nianbao cycle`, beat at start): the due sources' polls, then cycle_finish."""
     from worker import cycle as cycles
 
-    begun = cycles.start(get_runtime(), all_sources=bool((options or {}).get("all")))
+    rt, all_sources = get_runtime(), bool((options or {}).get("all"))
+    begun = cycles.start(rt, all_sources=all_sources)
+    state = cycles.hold(rt, begun, all_sources)  # the reconciler finishes it if the message below is lost
     enqueue(begun.polls)
-    cycle_finish.apply_async(args=[{"started_at": begun.started_at.isoformat(), "source_ids": begun.source_ids}],
-                             countdown=cycles.FINISH_RECHECK_SECONDS)
+    cycle_finish.apply_async(args=[state], countdown=cycles.FINISH_RECHECK_SECONDS)
 
 
 @app.task(name="nianbao.cycle_finish", **RETRY)
@@ -210,11 +211,17 @@ def cycle_finish(state: dict) -> None:
 
     rt = get_runtime()
     started_at = datetime.fromisoformat(state["started_at"])
-    left = cycles.unpolled(rt, started_at, state["source_ids"])
+    left_ids = cycles.unpolled_ids(rt, started_at, state["source_ids"])
+    left = len(left_ids)
     if left and utcnow() - started_at < cycles.FINISH_WAIT:
+        cycles.heard(rt)
+        if not state.get("again") and utcnow() - started_at > cycles.lease(rt):
+            enqueue(cycles.polls_again(rt, left_ids, bool(state.get("all"))))  # once: their messages were lost
+            state = {**state, "again": True}
         cycle_finish.apply_async(args=[state], countdown=cycles.FINISH_RECHECK_SECONDS)
         return
     steps, errors = cycles.finish(rt, polled=len(state["source_ids"]) - left, left=left)
+    cycles.close(rt)
     for error in errors:
         log.error("cycle: %s", error)
     enqueue(steps)
