@@ -90,7 +90,7 @@ OPEN = "cycle_open"
 def lease(rt: Runtime) -> timedelta:
     """How long a cycle's polls, or its cycle_finish, may go unheard of before they are redone:
     a poll is a fetch, so the fetch lease."""
-    return timedelta(seconds=getattr(rt.settings, "lease_fetch", 600))
+    return timedelta(seconds=rt.settings.lease("fetch"))
 
 
 def hold(rt: Runtime, begun: Started, all_sources: bool) -> dict:

@@ -153,8 +153,12 @@ def deliver(notice_id: int) -> None:
 
 @app.task(name="nianbao.reconcile")
 def reconcile() -> None:
-    """Beat, every NIANBAO_RECONCILE_SECONDS: hand out again what has waited past its lease."""
-    enqueue(sweep(get_runtime()).steps)
+    """Beat, every NIANBAO_RECONCILE_SECONDS: hand out again what has waited past its lease, and
+    finish a full cycle whose cycle_finish message was lost."""
+    from worker import cycle as cycles
+
+    rt = get_runtime()
+    enqueue(sweep(rt).steps + cycles.overdue(rt))
 
 
 @app.task(name="nianbao.poll_due")

@@ -23,8 +23,7 @@ from tests.faults.world import Unavailable
 pytestmark = pytest.mark.integration
 OPTIONS = scenarios.Options(smtp_down=float(os.environ.get("NIANBAO_FAULTS_SMTP_DOWN", "10")), bound=150.0)
 PARALLEL = int(os.environ.get("NIANBAO_FAULTS_PARALLEL", "3"))
-# Those the engine survives today; the others follow with the reconciler (issue 16).
-READY = ["cycle-twice", "beat-restart"]
+READY = [s.name for s in scenarios.SCENARIOS]
 
 
 @pytest.fixture(scope="module")
