@@ -1,7 +1,8 @@
 """`nianbao demo`: six simulated agency portals on a local HTTP server, one full cycle on a
 fresh SQLite database under var/demo/, the status table, and where the notices went.
 
-The demo's clock is pinned (DEMO_TODAY) so it shows the same states whatever the date.
+The demo's clock is pinned (DEMO_TODAY) so it shows the same states whatever the date: its
+deadlines and every time it records (models.types.pin_clock) fall on that day.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def portal_server(directory: Path) -> Iterator[str]:
 def run_demo(console: Console, *, fresh: bool = True) -> int:
     from config.settings import Settings
     from models.db import migrate, session_scope
+    from models.types import pin_clock
     from worker.planning import expected_year
     from worker.runner import run_cycle
     from worker.runtime import Runtime
@@ -69,6 +71,7 @@ def run_demo(console: Console, *, fresh: bool = True) -> int:
         shutil.rmtree(home)
     settings = Settings(home=home, agencies_file=EXAMPLES / "agencies.yaml", allow_private_hosts=True,
                         today=DEMO_TODAY, broker_url="", database_url="")
+    pin_clock(DEMO_TODAY)  # every time the demo records (polled, fetched, sent) is on the demo's day
     rt = Runtime(settings)
     migrate(rt.db_url)
     with portal_server(EXAMPLES / "portals") as base:

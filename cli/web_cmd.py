@@ -17,6 +17,7 @@ def _demo_environment() -> None:
     from rich.console import Console
 
     from cli.demo import DEMO_HOME, DEMO_TODAY, EXAMPLES, run_demo
+    from models.types import pin_clock
     from notifications.dates import cn_date
     from web.auth import hash_password
 
@@ -25,6 +26,7 @@ def _demo_environment() -> None:
         console.print("演示数据库还不存在，先运行一次演示（nianbao demo）……")
         if run_demo(console) != 0:
             raise typer.Exit(2)
+    pin_clock(DEMO_TODAY)  # what the dashboard records (acks, re-polls) stays on the demo's day
     os.environ.update(NIANBAO_HOME=str(DEMO_HOME.resolve()), NIANBAO_TODAY=DEMO_TODAY.isoformat(),
                       NIANBAO_AGENCIES_FILE=str(EXAMPLES / "agencies.yaml"), NIANBAO_ALLOW_PRIVATE_HOSTS="1",
                       NIANBAO_BROKER_URL="", NIANBAO_DATABASE_URL="")

@@ -7,17 +7,22 @@ The directory is set once at start-up with set_outbox_dir (the scheme is global 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from apprise.decorators import notify
 
-_state = {"dir": Path("var/outbox")}
+from notifications.dates import local
+
+_state = {"dir": Path("var/outbox"), "clock": None}
 UNSAFE = re.compile(r"[^\w\u4e00-\u9fff-]+")
 
 
-def set_outbox_dir(directory: Path) -> None:
+def set_outbox_dir(directory: Path, clock: Callable[[], datetime] | None = None) -> None:
+    """`clock`: the runtime's (a pinned demo date names files on that day); default the real one."""
     _state["dir"] = Path(directory)
+    _state["clock"] = clock
 
 
 def outbox_dir() -> Path:
@@ -41,7 +46,8 @@ def _write(body: str, title: str, notify_type, meta, attach=None, *args, **kwarg
     name = UNSAFE.sub("_", meta.get("host") or "default")[:60] or "default"
     folder = _state["dir"] / name
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
+    now = _state["clock"]() if _state["clock"] else datetime.now(timezone.utc)
+    stamp = local(now).strftime("%Y%m%d-%H%M%S-%f")[:-3]  # office time, whatever the host's zone
     path = folder / f"{stamp}-{file_title(title)}.txt"
     path.write_text(f"{title}\n{'=' * 40}\n{body.rstrip()}\n", encoding="utf-8")
     for item in attach or []:  # a digest's CSV lands beside its text

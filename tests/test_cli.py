@@ -78,6 +78,32 @@ def test_demo_shows_every_agency_and_the_notices(tmp_path):
     # Dated on the demo's day, and fetched on it too (the snapshot was stamped with the real clock).
     assert "2026年6月30日抓取的版本" in fgj and fgj.rstrip().endswith("2026年6月30日")
     assert fgj_file.name.endswith("整改通知_青河区发展和改革局2025年政府信息公开工作年度报告存在2项问题.txt")
+    # One clock: every time the demo recorded (polled, fetched, opened, sent …) and every outbox file
+    # name is on the demo's day (the overview said 今天 6月30日 beside 最近抓取 on the real day).
+    assert all(p.name.startswith("20260630-") for p in outbox.rglob("*") if p.is_file())
+    from sqlalchemy import create_engine, inspect, select
+
+    from models.types import OFFICE_TZ, UTCDateTime
+
+    from sqlmodel import SQLModel
+
+    import models  # noqa: F401  (the tables)
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'var/demo/nianbao.db'}")
+
+    seen = {}
+    with engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if not inspect(engine).has_table(table.name):
+                continue
+            for column in table.columns:
+                if isinstance(column.type, UTCDateTime) and not column.name.startswith("next_"):  # not plans
+                    for (value,) in conn.execute(select(column).where(column.is_not(None))):
+                        day = value.astimezone(OFFICE_TZ).date().isoformat()
+                        seen.setdefault(f"{table.name}.{column.name}", set()).add(day)
+    engine.dispose()
+    assert {"source.last_polled_at", "notice.sent_at"} <= set(seen), sorted(seen)
+    assert {k: v for k, v in seen.items() if v != {"2026-06-30"}} == {}
 
 
 def test_status_json_and_rules_commands(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from config.settings import Settings, get_settings
 from documents.fetch import Fetcher
+from models.types import on_day
 from notifications.outbox import set_outbox_dir
 from worker.errors import RulesUnavailable
 
@@ -86,7 +87,7 @@ class Runtime:
         self.db_url = self.settings.db_url
         self.blobs = BlobStore(self.settings.blobs)
         self.rules = RulesCache(Path(self.settings.rules_dir))
-        set_outbox_dir(self.settings.outbox)
+        set_outbox_dir(self.settings.outbox, self.now)
 
     @property
     def fetcher(self) -> Fetcher:
@@ -103,7 +104,7 @@ class Runtime:
         """Now, on the reference date: with a pinned date (demo, tests) case times and digest
         periods stay on the same clock as deadlines."""
         real = datetime.now(timezone.utc)
-        return datetime.combine(self.today(), real.time(), tzinfo=timezone.utc) if self.settings.today else real
+        return on_day(self.today(), real) if self.settings.today else real
 
 
 _runtime: Runtime | None = None
