@@ -5,7 +5,9 @@ many <span>s). A table that holds another table is a layout table: its cells are
 ordinary blocks and only the innermost tables become grids. Every grid cell holds the
 label or value that covers it; the copies are marked so values are not read twice.
 
-Also reads the page's own publication metadata (``<meta name="PubDate">`` and similar).
+Also reads the page's own publication metadata (``<meta name="PubDate">`` and similar), and
+notes where the body's pictures stand (``hints["images"]``: after which line, and their
+``src``): a report whose tables are pictures is read by OCR (reader.py).
 This module must not decode bytes, fetch, or map anything to report keys.
 """
 
@@ -154,6 +156,12 @@ class _Reader:
                 continue
             if tag == "br":
                 self.flush()
+            elif tag == "img":
+                # A picture in the body (a table pasted as an image): where it stands, for OCR.
+                self.flush()
+                src = (child.attributes.get("src") or child.attributes.get("data-src") or "").strip()
+                if src and not src.startswith("data:"):
+                    self.layout.hints.setdefault("images", []).append((len(self.layout.lines), src))
             elif tag == "table" and len(child.css("table")) == 1:  # css() matches the node itself
                 self.flush()
                 self.grid(child)
@@ -259,3 +267,13 @@ def html_to_layout(html: str | bytes) -> Layout:
 def looks_like_html(text: str) -> bool:
     head = text[:2048].lower()
     return bool(re.search(r"<(!doctype html|html|head|body|meta|table|div|p)[\s>]", head))
+
+
+def image_sources(html: str | bytes, limit: int = 20) -> list[str]:
+    """The ``src`` of the pictures in a page's body, in order (at most ``limit``): what
+    reading its tables by OCR needs fetched."""
+    seen: list[str] = []
+    for _, src in html_to_layout(html).hints.get("images", []):
+        if src not in seen:
+            seen.append(src)
+    return seen[:limit]

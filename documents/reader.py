@@ -200,13 +200,14 @@ def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | N
 
 def read_document(data: bytes, *, content_type: str | None = None, name: str | None = None,
                   charset: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                  ocr: OcrOptions | None = None) -> ParsedReport:
+                  ocr: OcrOptions | None = None, pictures: dict[str, bytes] | None = None) -> ParsedReport:
     """Bytes → ParsedReport; every failure is a DocumentError (see the module docstring).
-    ``ocr``: read a scan by OCR within these bounds (without it, a scan raises NeedsOCR)."""
+    ``ocr``: read a scan by OCR within these bounds (without it, a scan raises NeedsOCR);
+    ``pictures``: with ``ocr``, the pictures of an HTML page (src as written → bytes)."""
     if len(data) > max_bytes:
         raise DocumentError(f"document of {len(data):,} bytes is over the {max_bytes:,}-byte limit", status="too_large")
     try:
-        return _read(data, content_type, name, charset, ocr)
+        return _read(data, content_type, name, charset, ocr, pictures)
     except DocumentError:
         raise
     except RecursionError as exc:
@@ -216,10 +217,14 @@ def read_document(data: bytes, *, content_type: str | None = None, name: str | N
 
 
 def _read(data: bytes, content_type: str | None, name: str | None, charset: str | None,
-          ocr: OcrOptions | None) -> ParsedReport:
+          ocr: OcrOptions | None, pictures: dict[str, bytes] | None = None) -> ParsedReport:
     if not data or not data.strip():
         raise NotAReport("empty document")
     fmt = sniff(data, content_type, name)
+    if ocr is not None and fmt in ("html", "text") and not limits.sandboxed(fmt, data):
+        # With OCR offered, a page whose tables are pictures reads them (none fetched: read
+        # without them, not handed to OCR again).
+        return read_pictures(data, fmt, content_type, charset, pictures or {}, ocr)
     if fmt == "image":
         if ocr is None:
             raise NeedsOCR("image: the report is a picture; it needs OCR")
@@ -237,6 +242,63 @@ def _read(data: bytes, content_type: str | None, name: str | None, charset: str 
                 raise
             return read_scan(data, fmt, ocr)
     return _read_format(data, fmt, content_type, charset)
+
+
+_TABLE_KEYS = {"active": ("active.", "active2019."), "requests": ("apply.",), "appeals": ("review.", "litigation.")}
+
+
+def _tables_missing(sections, fields) -> bool:
+    """A section of the template whose heading is there and whose table read nothing."""
+    return any(sections[key].present and not any(k.startswith(prefixes) for k in fields)
+               for key, prefixes in _TABLE_KEYS.items() if key in sections)
+
+
+def _splice(layout: Layout, pictures: dict) -> Layout:
+    """The page's layout with each picture's recognised lines where the picture stands."""
+    after: dict[int, list[str]] = {}
+    for line, src in layout.hints["images"]:
+        if src in pictures:
+            after.setdefault(line, []).extend(pictures[src].text.split("\n"))
+    rows = {r.line: r for r in layout.rows}
+    out = Layout(hints=layout.hints)
+    for line in after.get(0, []):
+        out.add_line(line, split_line(line) if line.strip() else None)
+    for number, line in enumerate(layout.lines, start=1):
+        row = rows.get(number)
+        if row is None:
+            out.add_line(line)
+        else:
+            out.add_line(line, row.cells, row.table, keep_blank=True, run=row.run)
+        for text in after.get(number, []):
+            out.add_line(text, split_line(text) if text.strip() else None)
+    return out
+
+
+def read_pictures(data: bytes, fmt: str, content_type: str | None, charset: str | None, pictures: dict[str, bytes],
+                  ocr: OcrOptions) -> ParsedReport:
+    """An HTML page whose tables are pictures (``pictures``: src → the picture's bytes, as
+    fetched by the caller): each picture is read by OCR in a bounded child, its lines put
+    where it stands, and the page read as usual."""
+    from documents import ocr as engine
+
+    engine.preload()
+    wanted = [(src, image) for src, image in pictures.items() if image]
+
+    def recognise(_: bytes) -> dict:
+        return {src: engine.scan(engine.image_pages(image, ocr), ocr) for src, image in wanted}
+
+    scans = limits.run_bounded(recognise, b"", "pictures of the page", memory=ocr.memory,
+                               cpu_seconds=ocr.page_seconds * ocr.max_pages) if wanted else {}
+    parsed = _read_format(data, fmt, content_type, charset, pictures=scans)
+    if not scans:
+        return parsed
+    merged = engine.Scan("\n".join(s.text for s in scans.values()),
+                         {text: boxes for s in scans.values() for text, boxes in s.rows.items()},
+                         pages=sum(s.pages for s in scans.values()), seconds=sum(s.seconds for s in scans.values()),
+                         boxes=sum(s.boxes for s in scans.values()),
+                         confidence=sum(s.confidence * s.boxes for s in scans.values())
+                         / max(1, sum(s.boxes for s in scans.values())))
+    return apply_scan(parsed, merged, fmt)
 
 
 def read_scan(data: bytes, fmt: str, ocr: OcrOptions) -> ParsedReport:
@@ -259,8 +321,13 @@ def read_scan(data: bytes, fmt: str, ocr: OcrOptions) -> ParsedReport:
     return apply_scan(parsed, result, fmt)
 
 
-def _read_format(data: bytes, fmt: str, content_type: str | None, charset: str | None) -> ParsedReport:
+def _read_format(data: bytes, fmt: str, content_type: str | None, charset: str | None,
+                 pictures: dict | None = None) -> ParsedReport:
+    """``pictures``: the page's pictures read by OCR (src → ocr.Scan), put where they stand;
+    None when OCR is not offered (a page whose tables are pictures then raises NeedsOCR)."""
     layout, used_charset, fmt = _layout(data, fmt, content_type, charset)
+    if pictures and layout.hints.get("images"):
+        layout = _splice(layout, pictures)
     layout = reflow(layout, split_line)  # a report on a few long lines: headings and rows cut out
     limits.check_layout(layout, _NAMES[fmt])
     traditional = is_traditional(layout.text)
@@ -278,6 +345,8 @@ def _read_format(data: bytes, fmt: str, content_type: str | None, charset: str |
     title = find_title(lines, first, layout.hints.get("html_title"))
     present = sum(1 for s in sections.values() if s.present)
     _check_kind(title, lines, layout.hints.get("html_title"), present, found_apply, len(sink.fields))
+    if pictures is None and layout.hints.get("images") and _tables_missing(sections, sink.fields):
+        raise NeedsOCR(f"HTML page whose tables are pictures ({len(layout.hints['images'])} picture(s)); it needs OCR")
     year, year_source = year_of(title, lines)
     template, template_source = template_of(table_template, year)
     agency = agency_of(title)

@@ -49,6 +49,7 @@ def broker():
         r.delete(key)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # OCR costs the same on either database
 def test_scans_wait_on_the_ocr_queue_for_an_ocr_worker(tmp_path, db_url, broker):
     from config.settings import Settings
     from worker.runtime import Runtime
