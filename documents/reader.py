@@ -40,7 +40,7 @@ from documents.pdf import pdf_to_layout
 from documents.reflow import reflow
 from documents.report import ParsedReport
 from documents.script import is_traditional, to_simplified
-from documents.sections import find_sections
+from documents.sections import find_sections, regions
 from documents.tables import read_tables
 from documents.text import split_line, text_to_layout
 
@@ -247,10 +247,14 @@ def _read(data: bytes, content_type: str | None, name: str | None, charset: str 
 _TABLE_KEYS = {"active": ("active.", "active2019."), "requests": ("apply.",), "appeals": ("review.", "litigation.")}
 
 
-def _tables_missing(sections, fields) -> bool:
-    """A section of the template whose heading is there and whose table read nothing."""
-    return any(sections[key].present and not any(k.startswith(prefixes) for k in fields)
-               for key, prefixes in _TABLE_KEYS.items() if key in sections)
+def _tables_missing(sections, fields, layout: Layout) -> bool:
+    """A picture stands in a section of the template whose table read nothing (its table is
+    the picture); a logo or a photo elsewhere is no reason for OCR."""
+    spans = regions(sections, len(layout.lines))
+    pictures = [line for line, _ in layout.hints["images"]]
+    return any(key in spans and not any(k.startswith(prefixes) for k in fields)
+               and any(spans[key][0] - 1 <= line <= spans[key][1] for line in pictures)
+               for key, prefixes in _TABLE_KEYS.items())
 
 
 def _splice(layout: Layout, pictures: dict) -> Layout:
@@ -345,7 +349,7 @@ def _read_format(data: bytes, fmt: str, content_type: str | None, charset: str |
     title = find_title(lines, first, layout.hints.get("html_title"))
     present = sum(1 for s in sections.values() if s.present)
     _check_kind(title, lines, layout.hints.get("html_title"), present, found_apply, len(sink.fields))
-    if pictures is None and layout.hints.get("images") and _tables_missing(sections, sink.fields):
+    if pictures is None and layout.hints.get("images") and _tables_missing(sections, sink.fields, layout):
         raise NeedsOCR(f"HTML page whose tables are pictures ({len(layout.hints['images'])} picture(s)); it needs OCR")
     year, year_source = year_of(title, lines)
     template, template_source = template_of(table_template, year)
