@@ -23,13 +23,12 @@ pytest.importorskip("rapidocr_onnxruntime")
 
 
 def _title_picture() -> bytes:
-    """The top of an authored report's first page, as a PNG (a report pasted as a picture)."""
-    import pypdfium2 as pdfium
+    """The top of a report's first page, as a PNG (cut from the scan corpus's long JPEG)."""
+    from PIL import Image
 
-    page = pdfium.PdfDocument(str(REPO / "tests" / "fixtures" / "p01-huxi-2022.pdf"))[0]
-    image = page.render(scale=150 / 72, grayscale=True).to_pil()
+    image = Image.open(REPO / "tests" / "fixtures" / "scans" / "s12-huxi-2022-200-long.jpg")
     buf = io.BytesIO()
-    image.crop((0, 0, image.width, image.height // 3)).save(buf, "PNG")
+    image.crop((0, 0, image.width, image.width // 2)).save(buf, "PNG")
     return buf.getvalue()
 
 
