@@ -124,15 +124,18 @@ def _print_status(rt, as_json: bool = False) -> None:
     from worker.planning import expected_year
     from worker.status import agency_statuses, health, notice_counts
 
+    from worker.backlog import backlog, lines_zh
+
     checks = all_checks(rt)
     with session_scope(rt.db_url) as session:
         rows = agency_statuses(session, rt.today())
         recorded = health(session)
         notices = notice_counts(session)
+        work = backlog(session, rt.settings, reference_now=rt.now())
     if as_json:
         print(json.dumps({"year": expected_year(rt.today()), "agencies": [r.as_dict() for r in rows],
-                          "checks": [c.as_dict() for c in checks], "health": recorded, "notices": notices},
-                         ensure_ascii=False, indent=2))
+                          "checks": [c.as_dict() for c in checks], "work": work.as_dict(), "health": recorded,
+                          "notices": notices}, ensure_ascii=False, indent=2))
         return
     from notifications.labels import label
 
@@ -143,6 +146,9 @@ def _print_status(rt, as_json: bool = False) -> None:
         console.print(f"[{'green' if check.ok else 'red'}]●[/] {escape(say(check, now))}")
         for problem in check.problems:
             console.print(f"    {escape(problem)}", highlight=False)
+    console.print("[bold]工作进度[/bold]")
+    for line in lines_zh(work):
+        console.print(f"  {escape(line)}", highlight=False)
     console.print("通知：" + ("，".join(f"{label('notice_status', k)} {v} 条" for k, v in sorted(notices.items())) or "无"))
 
 

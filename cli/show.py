@@ -17,7 +17,7 @@ from rules.fields import (ACTIVE2019_COLUMNS, ACTIVE2019_ROWS, ACTIVE_COLUMNS, A
 
 STATE_STYLE = {"ambiguous": "yellow", "needs_review": "yellow", "published": "green", "late": "yellow", "pending": "cyan", "missing": "red",
                "unreachable": "magenta", "unreadable": "red", "not_scored": "yellow", "not_fetched": "magenta",
-               "processing": "cyan"}
+               "processing": "cyan", "work_failed": "red"}
 
 
 def score_text(r) -> str:

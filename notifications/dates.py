@@ -81,6 +81,17 @@ def relative(value: datetime | str | None, now: datetime) -> str:
     return cn_date(moment)
 
 
+def duration(seconds: float) -> str:
+    """How long, the way people say it: 不到 1 分钟, 5 分钟, 3 小时, 2 天."""
+    if seconds < 60:
+        return "不到 1 分钟"
+    if seconds < 3600:
+        return f" {int(seconds // 60)} 分钟"
+    if seconds < 86400:
+        return f" {int(seconds // 3600)} 小时"
+    return f" {int(seconds // 86400)} 天"
+
+
 def days_phrase(days: int) -> str:
     """A countdown: 还有 5 天 / 今天截止 / 已过 3 天."""
     if days > 0:

@@ -22,6 +22,7 @@ LABELS: dict[str, dict[str, str]] = {
         "missing": "逾期未发布",
         "unreachable": "网站无法访问", "ambiguous": "同年多份待确认", "needs_review": "待人工确认",
         "unreadable": "无法读取", "not_scored": "未评分", "not_fetched": "尚未抓取", "processing": "处理中",
+        "work_failed": "处理失败",
     },
     "level": {"government": "人民政府", "department": "政府部门"},
     "severity": {"error": "错误", "warning": "警示", "info": "提示"},

@@ -49,7 +49,8 @@ def test_a_parsed_report_never_scored_is_waiting_not_missing_rules(rt):
 def test_a_document_never_read_is_waiting_not_unreadable(rt):
     cycle_losing(rt, {"parse_snapshot"})
     out = status(rt)
-    assert "无法读取" not in out and not re.search("(?<!等)待读取", out), out  # old: 无法读取 待读取 (the parse status)
+    table = out[:out.index("运行情况")]
+    assert "无法读取" not in table and not re.search("(?<!等)待读取", table), out  # old: 无法读取 待读取 (parse status)
     assert out.count("已抓取，等待读取") == 5, out  # every agency that published (the sixth has no report)
 
 
@@ -66,3 +67,51 @@ def test_the_checks_name_the_broken_rule_file_and_only_it(rt, tmp_path):
     assert "规则文件有误" in out and "arithmetic.yaml:" in out and "nianbao rules check" in out, out
     assert "规则文件：正常" not in out
     assert "未评分" not in out  # every report was scored: broken files are named below, not as any report's cause
+
+
+def row_of(out: str, name: str) -> str:
+    """An agency's row in the status table (its name's line and the one below it)."""
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if name in line)
+    return "\n".join(lines[at:at + 2])
+
+
+def test_a_scored_report_whose_deficiencies_were_never_drawn_up_is_waiting(rt):
+    """Old: 90 分, 0 / 0 / 0 open and 已按期发布, as if the report's two errors had been judged harmless."""
+    cycle_losing(rt, {"plan_notices"})
+    out = status(rt)
+    fgj = row_of(out, "青河区发展和改革局")
+    assert "90分" in fgj and "0 / 0 / 0" in fgj and "处理中" in fgj and "已评分，等待生成整改项和通知" in fgj, out
+    assert "待生成通知 11 项，最早的已等待" in out, out  # under the table, every version's (2024's too), with its age
+
+
+def test_work_past_its_lease_and_given_up_is_said_with_the_command_that_retries_it(rt):
+    from datetime import timedelta
+
+    from models.types import utcnow
+    from worker.reconciler import reconcile
+
+    cycle_losing(rt, {"parse_snapshot"})
+    out = status(rt, env={"NIANBAO_LEASE_PARSE": "1"})
+    assert "待读取 11 项" in out and "其中 11 项超时（将自动重新派发）" in out, out  # stuck, and said so
+
+    rt.settings.max_attempts = 1
+    later = utcnow() + timedelta(hours=1)
+    reconcile(rt, now=later)  # handed out again… and lost again
+    reconcile(rt, now=later + timedelta(hours=1))  # given up
+    out = status(rt)
+    assert row_of(out, "青河区发展和改革局").count("处理失败") == 1 and out.count("处理失败") == 5, out
+    stopped = [line for line in out.splitlines() if "已停止：" in line]
+    assert len(stopped) == 11 and all("nianbao retry snapshot " in line for line in stopped), out
+
+    # What README says to do: find the cause, then retry; the work goes through and status is clear.
+    s = rt.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
+    env.update(NIANBAO_DATABASE_URL=rt.db_url, NIANBAO_HOME=str(s.home), NIANBAO_AGENCIES_FILE=str(s.agencies_file),
+               NIANBAO_TODAY=rt.today().isoformat(), NIANBAO_ALLOW_PRIVATE_HOSTS="1")
+    retried = subprocess.run([sys.executable, "-m", "cli.main", "retry", "--failed"], capture_output=True, text=True,
+                             cwd=REPO, env=env, timeout=120)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    out = status(rt)
+    assert "处理失败" not in out and "已停止" not in out and "处理中" not in out, out
+    assert "90分" in row_of(out, "青河区发展和改革局")

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 State = Literal["published", "late", "pending", "missing", "unreachable", "ambiguous", "needs_review", "unreadable",
-                "not_scored", "not_fetched", "processing"]
+                "not_scored", "not_fetched", "processing", "work_failed"]
 Level = Literal["government", "department"]
 GRADE_RANK = {"优": 0, "良": 1, "中": 2, "差": 3}
 Sort = Literal["slug", "name", "level", "region", "state", "score", "errors", "deadline", "last_fetch"]

@@ -44,6 +44,7 @@ class DatabaseCollector:
         if cycle.at:
             yield GaugeMetricFamily("nianbao_cycle_last_finished_timestamp_seconds", "When the last full cycle finished",
                                     value=datetime.fromisoformat(cycle.at).timestamp())
+        yield from work_metrics(self.rt)
         with session_scope(self.rt.db_url) as session:
             m = metrics_snapshot(session)
         yield GaugeMetricFamily("nianbao_evaluations", "Evaluations stored", value=m["evaluations"])
@@ -63,6 +64,28 @@ class DatabaseCollector:
         yield GaugeMetricFamily("nianbao_fetch_failures", "Sources failing plus reports whose fetch failed",
                                 value=m["sources"].get("failed", 0) + m["reports_fetch_failed"])
         yield GaugeMetricFamily("nianbao_queue_depth", "Notices waiting to be sent", value=m["queue_depth"])
+
+
+def work_metrics(rt):
+    """Per step: items waiting, past their lease, the oldest one's age, given up; unknown notices;
+    the reconciler's last run."""
+    from worker.checks import work
+
+    b, _age, _stale = work(rt)
+    families = {name: GaugeMetricFamily(f"nianbao_work_{name}", text, labels=["step"]) for name, text in (
+        ("waiting", "Items owing this step"), ("overdue", "Items waiting past the step's lease (handed out again)"),
+        ("oldest_seconds", "Age of the oldest item waiting"), ("failed", "Items given up (retry by hand)"))}
+    for s in b.steps:
+        families["waiting"].add_metric([s.step], s.waiting)
+        families["overdue"].add_metric([s.step], s.overdue)
+        families["oldest_seconds"].add_metric([s.step], s.oldest_seconds or 0)
+        families["failed"].add_metric([s.step], s.failed)
+    yield from families.values()
+    yield GaugeMetricFamily("nianbao_notices_unknown", "Notices whose delivery outcome is unknown, not yet acted on",
+                            value=b.unknown_total)
+    if b.reconciled_at:
+        yield GaugeMetricFamily("nianbao_reconciler_last_run_timestamp_seconds", "When the reconciler last ran",
+                                value=datetime.fromisoformat(b.reconciled_at).timestamp())
 
 
 def metrics_response(rt) -> Response:

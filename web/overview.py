@@ -14,8 +14,9 @@ from rules import report_deadline
 from web.charts import Bar, bar_chart, histogram
 
 DUE_STATES = ("published", "late", "missing", "unreachable", "ambiguous", "needs_review", "unreadable", "not_scored",
-              "not_fetched", "processing")  # every state an agency can be in once its deadline has passed, but "pending"
-PUBLISHED = ("published", "late", "unreadable", "not_scored", "not_fetched", "ambiguous", "needs_review", "processing")
+              "not_fetched", "processing", "work_failed")  # every state an agency can be in once its deadline has passed, but "pending"
+PUBLISHED = ("published", "late", "unreadable", "not_scored", "not_fetched", "ambiguous", "needs_review", "processing",
+             "work_failed")
 SCORE_BANDS = [(0, 59, "60以下", "bad"), (60, 69, "60–69", "warn"), (70, 79, "70–79", "warn"),
                (80, 89, "80–89", "base"), (90, 100, "90–100", "good")]
 NO_REGION = "未分区"

@@ -147,13 +147,38 @@ def say(check: Check, now: datetime) -> str:
             else f"{name}有误，仍使用上次正确的名录；请修正（nianbao agencies check）：")
 
 
+def work(rt: Runtime):
+    """The backlog (worker/backlog.py) and whether the reconciler is keeping up: its last run is
+    `stale` when older than three of its intervals (at least five minutes)."""
+    from worker.backlog import backlog
+
+    with session_scope(rt.db_url) as session:
+        b = backlog(session, rt.settings, reference_now=rt.now())
+    age = None
+    if b.reconciled_at:
+        age = (datetime.now(timezone.utc) - datetime.fromisoformat(b.reconciled_at)).total_seconds()
+    stale = age is None or age > max(300, 3 * rt.settings.reconcile_seconds)
+    return b, age, stale
+
+
 def probe(rt: Runtime) -> dict:
-    """/healthz's answer, in machine form: every check, and `problems` naming what is wrong
-    (`ok` when there is none)."""
+    """/healthz's answer, in machine form: every check, the work waiting per step, and `problems`
+    naming what is wrong (`ok` when there is none)."""
     checks = {c.component: c for c in all_checks(rt)}
     problems = [f"{name}_{check.state}" for name, check in checks.items()
                 if not check.ok and not (name == "cycle" and check.state == "never")]
-    body = {"ok": not problems, "problems": problems,
+    body = {"ok": False, "problems": problems,
             **{name: {k: v for k, v in check.as_dict().items() if k != "component" and v not in (None, [], "")}
                for name, check in checks.items()}}
+    if checks["database"].ok:
+        b, age, stale = work(rt)
+        body["work"] = {s.step: {"waiting": s.waiting, "overdue": s.overdue, "oldest_seconds": s.oldest_seconds,
+                                 "failed": s.failed} for s in b.steps}
+        body["failed"] = [{"kind": i.kind, "id": i.id, "step": i.step, "reason": i.reason, "since": i.since,
+                           "attempts": i.attempts, "retry": i.command} for i in b.failed]
+        body["unknown_notices"] = [{"id": i.id, "since": i.since, "resend": i.command} for i in b.unknown]
+        body["reconciler"] = {"last_run": b.reconciled_at, "age_seconds": age, "stale": stale}
+        problems += (["work_failed"] if b.failed_total else []) + (["work_overdue"] if b.overdue else []) \
+            + (["notices_unknown"] if b.unknown_total else []) + (["reconciler_stale"] if stale and b.waiting else [])
+    body["ok"] = not problems
     return body

@@ -205,22 +205,24 @@ def since(db_url: str, mark: dict[str, int], started_at: datetime) -> dict:
 
 
 def waiting(rt: Runtime) -> dict[str, int]:
-    """Work still owed a next step (what a waiting `nianbao cycle` watches), per stage."""
+    """Work still owed a next step, per stage, from the work states (what a waiting `nianbao
+    cycle` watches). Scoring without rules does not move, so it is not waited for; notices
+    whose retry is due later are not either."""
+    try:
+        rt.rules.current()
+        scoring = True
+    except RulesUnavailable:
+        scoring = False
     now = rt.now()
     with session_scope(rt.db_url) as session:
-        current = select(Report.latest_snapshot_id).where(Report.latest_snapshot_id != None)  # noqa: E711
-        try:
-            version = rt.rules.current().version
-        except RulesUnavailable:
-            version = None
-        scored = select(Evaluation.snapshot_id).where(Evaluation.ruleset_version == version)
-        count = lambda q: session.exec(select(func.count()).select_from(q.subquery())).one()  # noqa: E731
+        def count(model, *where) -> int:
+            return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
         return {
-            "fetch": count(select(Report.id).where(Report.status == "discovered")),
-            "parse": count(select(Snapshot.id).where(Snapshot.parse_status == "pending", Snapshot.id.in_(current))),
-            "evaluate": 0 if version is None else count(select(Snapshot.id).where(
-                Snapshot.parse_status == "parsed", Snapshot.id.in_(current), Snapshot.id.not_in(scored))),
-            "deliver": count(select(Notice.id).where(
-                (Notice.status == "sending") | ((Notice.status == "pending")
-                                                & ((Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now))))),  # noqa: E711
+            "fetch": count(Report, Report.status == "discovered", Report.via != "ingest"),
+            "parse": count(Snapshot, Snapshot.work_state.in_(("parse", "ocr"))),
+            "evaluate": count(Snapshot, Snapshot.work_state == "evaluate") if scoring else 0,
+            "plan": count(Evaluation, Evaluation.work_state == "plan"),
+            "deliver": count(Notice, (Notice.status == "sending") | (
+                (Notice.status == "pending") & ((Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now)))),  # noqa: E711
         }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timezone
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
+from models.types import utcnow
+from notifications.dates import duration
 from notifications.labels import label
 from worker.expectations import compute, filed_as_own
 from worker.planning import expected_year
@@ -31,7 +33,7 @@ class AgencyStatus:
     open_other: int
     deadline: str
     # published | late | pending | missing | unreachable | ambiguous | needs_review | unreadable | not_scored |
-    # not_fetched | processing (a step of its pipeline is owed: detail says which)
+    # not_fetched | processing (a step of its pipeline is owed: detail says which) | work_failed (given up)
     state: str
     detail: str  # why, in a few words (Chinese: it is shown to the office)
     fetch: str  # ok | failed: reason | new
@@ -71,7 +73,10 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
             select(Report.id, Report.agency_id, Report.year, Report.url, Report.title, Report.published_on,
                    Report.backdated, Report.visible_after, Report.first_seen_at, Report.latest_snapshot_id,
                    Report.edit_count, Report.status_reason, Snapshot.parse_status, Snapshot.parse_error,
-                   Evaluation.id.label("evaluation_id"), Evaluation.score, Evaluation.grade, Evaluation.coverage)
+                   Report.status.label("report_status"), Report.state_since.label("report_since"),
+                   Snapshot.work_state.label("snapshot_work"), Snapshot.state_since.label("snapshot_since"),
+                   Evaluation.id.label("evaluation_id"), Evaluation.score, Evaluation.grade, Evaluation.coverage,
+                   Evaluation.work_state.label("evaluation_work"), Evaluation.state_since.label("evaluation_since"))
             .outerjoin(Snapshot, Snapshot.id == Report.latest_snapshot_id)
             .outerjoin(newest, newest.c.snapshot_id == Report.latest_snapshot_id)
             .outerjoin(Evaluation, Evaluation.id == newest.c.id)
@@ -85,11 +90,12 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
         opened[agency_id][severity] = count
     rules = session.get(Health, "rules")
     rules_broken = rules is not None and not rules.ok  # as the workers last found the rule files
+    now = utcnow()
     return [_row(agency, year, today, report_deadline(agency.level, year, agency.deadline), sources[agency.id],
-                 reports[agency.id], opened[agency.id], rules_broken) for agency in agencies]
+                 reports[agency.id], opened[agency.id], rules_broken, now) for agency in agencies]
 
 
-def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: bool) -> AgencyStatus:
+def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: bool, now) -> AgencyStatus:
     in_review = {r.id for r in reports if r.parse_status == "needs_review"}
     reports = filed_as_own(reports, in_review)
     aside = len(in_review) - sum(r.id in in_review for r in reports)  # misfiled documents set aside
@@ -110,22 +116,38 @@ def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: 
         detail = exp.detail
         if report.edit_count:
             detail = "；".join(filter(None, [detail, f"发布后修改{report.edit_count}次"]))
+        # Where its work stands, from the work states (worker/reconciler.py): a step that has not run
+        # yet is work waiting (处理中, since when), one the reconciler gave up on is 处理失败; a reason is
+        # named only when it is the reason.
         if report.parse_status is None:  # no snapshot yet
-            state, detail = "not_fetched", report.status_reason or "尚未抓取"
+            if report.report_status == "failed":
+                state, detail = "work_failed", report.status_reason or "多次未能完成抓取，已停止"
+            elif report.report_status == "discovered":
+                state, detail = "processing", waited("已发现，等待抓取", report.report_since, now)
+            else:
+                state, detail = "not_fetched", report.status_reason or "尚未抓取"
         elif report.parse_status == "needs_review":  # another agency's or year's report: not judged
             state, detail = "needs_review", report.parse_error
+        elif report.snapshot_work == "failed":
+            step = "读取" if report.parse_status == "pending" else "评分"
+            state, detail = "work_failed", f"多次未能完成{step}，已停止自动重试，待管理员处理"
         elif report.parse_status == "pending":  # fetched, never read: nothing says it cannot be
-            state, detail = "processing", "已抓取，等待读取"
+            state, detail = "processing", waited("已抓取，等待读取", report.snapshot_since, now)
         elif report.parse_status == "needs_ocr" and _ocr_on():  # a scan waiting on the ocr queue
-            state, detail = "processing", "扫描件，等待文字识别"
+            state, detail = "processing", waited("扫描件，等待文字识别", report.snapshot_since, now)
         elif report.parse_status != "parsed":
             state, detail = "unreadable", label("parse_status", report.parse_status)  # the reason stays in the API
         elif report.evaluation_id is None:
-            # The rules are named only when they are what stops scoring.
-            state, detail = ("not_scored", "规则文件有误，未能评分") if rules_broken else ("processing", "已读取，等待评分")
+            # Scoring waits for rules when there are none (the reconciler does not count it against the item).
+            state, detail = (("not_scored", "规则文件有误，未能评分") if rules_broken
+                             else ("processing", waited("已读取，等待评分", report.snapshot_since, now)))
         else:
             score, grade = report.score, report.grade
             coverage = percent(report.coverage)
+            if report.evaluation_work == "plan":  # scored; its deficiencies and notices are not drawn up yet
+                state, detail = "processing", waited("已评分，等待生成整改项和通知", report.evaluation_since, now)
+            elif report.evaluation_work == "failed":
+                state, detail = "work_failed", "多次未能生成整改项和通知，已停止自动重试，待管理员处理"
     if aside:
         detail = "；".join(filter(None, [detail, f"另有{aside}份文件待人工确认（所载单位或年度不符）"]))
     return AgencyStatus(
@@ -142,6 +164,15 @@ def _ocr_on() -> bool:
     from config.settings import get_settings
 
     return get_settings().ocr
+
+
+def waited(what: str, since, now) -> str:
+    """"已读取，等待评分（已等待 5 分钟）": how long a step has been owed."""
+    if since is None:
+        return what
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    return f"{what}（已等待{duration(max(0.0, (now - since).total_seconds()))}）"
 
 
 def percent(coverage: float | None) -> int | None:

@@ -198,6 +198,7 @@ def cycle(options: dict | None = None) -> None:
     from worker import cycle as cycles
 
     rt, all_sources = get_runtime(), bool((options or {}).get("all"))
+    enqueue(sweep(rt).steps)  # what lost messages left owing first, as the embedded cycle does
     begun = cycles.start(rt, all_sources=all_sources)
     state = cycles.hold(rt, begun, all_sources)  # the reconciler finishes it if the message below is lost
     enqueue(begun.polls)

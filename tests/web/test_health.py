@@ -62,3 +62,37 @@ def test_an_unreachable_database_is_503_and_says_so(tmp_path, accounts):
         metrics = client.get("/metrics")
     assert health.status_code == 503 and health.json()["database"]["state"] == "unreachable" and "pw" not in health.text
     assert metrics.status_code == 200 and 'nianbao_up{component="database"} 0.0' in metrics.text
+
+
+def test_work_waiting_past_its_lease_and_given_up_is_in_the_probe_and_the_metrics(rt, accounts):
+    from datetime import timedelta
+
+    from models.types import utcnow
+    from tests.test_status import cycle_losing
+    from web.app import create_app
+    from worker.reconciler import reconcile
+
+    cycle_losing(rt, {"plan_notices"})
+    rt.settings.lease_plan = 1
+    import time
+
+    time.sleep(1.5)
+    with TestClient(create_app(rt, accounts, secret="x")) as client:
+        body = client.get("/healthz").json()
+        metrics = client.get("/metrics").text
+    assert body["ok"] is False and "work_overdue" in body["problems"]
+    assert body["work"]["plan"]["waiting"] == 11 and body["work"]["plan"]["overdue"] == 11  # 2024's versions too
+    assert body["work"]["plan"]["oldest_seconds"] >= 1
+    assert 'nianbao_work_waiting{step="plan"} 11.0' in metrics and 'nianbao_work_overdue{step="plan"} 11.0' in metrics
+
+    rt.settings.max_attempts = 1
+    later = utcnow() + timedelta(hours=1)
+    reconcile(rt, now=later)
+    reconcile(rt, now=later + timedelta(hours=1))
+    with TestClient(create_app(rt, accounts, secret="x")) as client:
+        body = client.get("/healthz").json()
+        metrics = client.get("/metrics").text
+    assert "work_failed" in body["problems"] and len(body["failed"]) == 11
+    assert all(f["step"] == "plan" and f["retry"] == f"nianbao retry evaluation {f['id']}" for f in body["failed"])
+    assert 'nianbao_work_failed{step="plan"} 11.0' in metrics
+    assert "nianbao_reconciler_last_run_timestamp_seconds " in metrics and body["reconciler"]["last_run"]

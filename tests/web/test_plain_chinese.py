@@ -24,7 +24,7 @@ from tests.web.conftest import DIRECTOR, csrf_from
 
 FIELD_KEY = re.compile(r"\b(?:previous\.)?(?:apply|active|active2019|review|litigation|meta)\.[a-z_]")
 CODES = """published late published_late pending missing unreachable ambiguous needs_review unreadable not_scored
-not_fetched processing not_used broken never parsed fetched fetch_failed discovered not_evaluated fail pass sent sending failed unknown no_target
+not_fetched processing work_failed not_used broken never parsed fetched fetch_failed discovered not_evaluated fail pass sent sending failed unknown no_target
 deficiency alert reminder overdue resolution digest admin admins office agency government department error warning
 info open resolved listing feed document ok new VERIFIED CORROBORATED IMPLIED UNVERIFIED structure format arithmetic
 timeliness text fees plausibility cross_year accessibility unsupported_format needs_ocr not_a_report too_large
