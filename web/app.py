@@ -557,9 +557,13 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         from worker.status import health
 
         ruleset, error = _ruleset(rt)
+        from worker.backlog import backlog
+
         with session_scope(rt.db_url) as session:
             return {"today": rt.today().isoformat(), "ruleset_version": getattr(ruleset, "version", None),
-                    "rules_error": error, "health": health(session), **queries.metrics_snapshot(session)}
+                    "rules_error": error, "health": health(session),
+                    "work": backlog(session, rt.settings, reference_now=rt.now()).as_dict(),
+                    **queries.metrics_snapshot(session)}
 
     @app.get("/api/agencies", tags=["api"])
     def api_agencies(user: User = Depends(api_user), state: Optional[State] = None, level: Optional[Level] = None,

@@ -52,6 +52,7 @@ def test_every_endpoint_answers_from_the_pipelines_data(client):
 
     status = client.get("/api/status", headers=RO).json()
     assert status["ruleset_version"] and status["evaluations"] > 0 and status["notices"]["sent"] > 0
+    assert status["work"]["waiting"] == 0 and status["work"]["failed"] == []  # the work per step, as /healthz
 
     csv = client.get("/api/agencies.csv", headers=RO)
     assert csv.status_code == 200 and "qinghe-fgj" in csv.text and csv.headers["content-type"].startswith("text/csv")
