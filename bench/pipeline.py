@@ -348,6 +348,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reports", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=2, help="worker processes (Celery prefork)")
+    ap.add_argument("--prefetch", type=int, help="the worker's --prefetch-multiplier (default: the app's setting)")
     ap.add_argument("--skip-embedded", action="store_true", help="no embedded run (nothing to check notices against)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds the distributed run may take")
     ap.add_argument("--sweep", type=int, default=100_000, help="reports in the reconciler's sweep")
@@ -402,11 +403,12 @@ def main() -> int:
         migrate(db_url)
         pipeline.refresh_roster(rt)
         log = open(workdir / "worker.log", "w")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "fetch,work,notify",
-             "--pool=prefork", f"--concurrency={args.concurrency}", "--loglevel=WARNING",
-             "-n", f"bench-{uuid.uuid4().hex[:4]}@%h"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        cmd = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "fetch,work,notify",
+               "--pool=prefork", f"--concurrency={args.concurrency}", "--loglevel=WARNING",
+               "-n", f"bench-{uuid.uuid4().hex[:4]}@%h"]
+        if args.prefetch:
+            cmd.append(f"--prefetch-multiplier={args.prefetch}")
+        worker = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         time.sleep(5)  # worker up and connected
 
         from worker.tasks import enqueue
