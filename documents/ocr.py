@@ -363,10 +363,14 @@ def page_lines(boxes: list[Box], read_cell=None, carry: dict | None = None) -> l
         # A table: rows with numbers, and the label lines between and around them.
         j = i
         last_row = i
+        numbers_from = min(b.x0 for b in lines[i] if b.is_value)
         while j + 1 < len(lines) and (is_row[j + 1] or (j + 1 - last_row <= 3 and _labelish(lines[j + 1], height))):
+            if not is_row[j + 1] and sum(1 for b in lines[j + 1] if b.x1 > numbers_from) >= 2:
+                break  # a header over the number columns: a new table (table 二's parts) begins
             j += 1
             if is_row[j]:
                 last_row = j
+                numbers_from = min([numbers_from] + [b.x0 for b in lines[j] if b.is_value])
         out += _table(lines[i:last_row + 1], is_row[i:last_row + 1], height, lines[max(0, i - 4, done):i],
                       read_cell, carry, continues=i <= 1)
         i = done = last_row + 1
