@@ -16,7 +16,6 @@ from tests.conftest import REPO
 from worker.pipeline import run_step
 from worker.steps import Next
 
-pytest.importorskip("rapidocr_onnxruntime")
 SCANS = REPO / "tests" / "fixtures" / "scans"
 PAGE = "s14-nanling-2021-table-images.html"  # 南岭镇's report: prose as text, its three tables as pictures
 

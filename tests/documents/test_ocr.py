@@ -24,7 +24,6 @@ from documents.reader import read_document
 from documents.report import ParsedReport
 from tests.documents.conftest import OWN_FIXTURES
 
-pytest.importorskip("rapidocr_onnxruntime")
 
 
 SCANS = OWN_FIXTURES / "scans"  # the scan corpus: authored reports printed and scanned (its README)

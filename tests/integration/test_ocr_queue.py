@@ -19,7 +19,6 @@ from models.db import session_scope
 from tests.conftest import REPO, unavailable
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("rapidocr_onnxruntime")
 
 
 def _title_picture() -> bytes:
