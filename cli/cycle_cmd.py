@@ -38,7 +38,7 @@ def cycle(all_sources: bool = typer.Option(False, "--all", help="Poll every acti
         errors, finished = _distributed(rt, all_sources, wait, timeout, started_at)
         if not wait:
             return
-    _summary(cycles.since(rt.db_url, mark, started_at), time.monotonic() - clock, finished)
+    summary(cycles.since(rt.db_url, mark, started_at), time.monotonic() - clock, finished)
     for error in errors:
         console.print(f"[red]{error}[/red]")
     if errors or not finished:
@@ -101,7 +101,7 @@ def _distributed(rt, all_sources: bool, wait: bool, timeout: int, started_at) ->
     return [], False
 
 
-def _summary(done: dict, seconds: float, finished: bool) -> None:
+def summary(done: dict, seconds: float, finished: bool) -> None:
     new, notices = done["new"], done["notices"]
     from notifications.labels import label
 

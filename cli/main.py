@@ -70,8 +70,13 @@ def run(once: bool = typer.Option(False, "--once", help="Run one full cycle, the
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = _runtime()
     if once:
+        from cli.cycle_cmd import summary
+        from models.types import utcnow
+        from worker import cycle as cycles
+
+        mark, started_at = cycles.marks(rt.db_url), utcnow()
         report = run_cycle(rt)
-        console.print(f"cycle done in {report.seconds:.1f}s: {dict(report.steps)}")
+        summary(cycles.since(rt.db_url, mark, started_at), report.seconds, True)
         for line in report.transient + report.errors:
             console.print(f"[yellow]{line}[/yellow]")
         _print_status(rt)
@@ -79,7 +84,7 @@ def run(once: bool = typer.Option(False, "--once", help="Run one full cycle, the
     try:
         run_forever(rt)
     except KeyboardInterrupt:
-        console.print("stopped")
+        console.print("已停止。")
 
 
 @app.command()
@@ -88,7 +93,7 @@ def worker(concurrency: int = typer.Option(2, help="Worker processes."),
     """Distributed engine: a Celery worker on NIANBAO_BROKER_URL."""
     settings = _settings()
     if settings.embedded:
-        err.print("[red]NIANBAO_BROKER_URL is not set: use `nianbao run` for the embedded engine.[/red]")
+        err.print("[red]没有设置任务队列地址 NIANBAO_BROKER_URL：不用任务队列时请运行 `nianbao run`（内置引擎）。[/red]")
         raise typer.Exit(2)
     from cli.failures import check_broker
     from models.db import migrate
@@ -105,7 +110,7 @@ def beat():
     """Distributed engine: the Celery beat scheduler (polls, deadlines, delivery retries)."""
     settings = _settings()
     if settings.embedded:
-        err.print("[red]NIANBAO_BROKER_URL is not set: use `nianbao run` for the embedded engine.[/red]")
+        err.print("[red]没有设置任务队列地址 NIANBAO_BROKER_URL：不用任务队列时请运行 `nianbao run`（内置引擎）。[/red]")
         raise typer.Exit(2)
     from cli.failures import check_broker
 
@@ -186,16 +191,19 @@ def agencies_check(file: Path,
         for problem in exc.problems:
             typer.echo(str(problem), err=True)  # plain lines: editors and grep read file:line
         errors = sum(1 for p in exc.problems if p.level == "error")
-        err.print(f"[red]{errors} problem(s) in {file}[/red]")
+        err.print(f"[red]{file}：有 {errors} 处错误，请按上面各行（文件:行号）修改。[/red]")
         raise typer.Exit(1)
     warnings = roster.warnings + (dns_warnings(roster) if resolve else [])
     for warning in warnings:
         typer.echo(str(warning), err=True)
+    from notifications.labels import label
+
     levels = [a.level for a in roster.agencies]
-    console.print(f"[green]ok[/green]: {roster.office_name}; {len(roster.agencies)} agencies "
-                  f"({levels.count('government')} governments, {levels.count('department')} departments), "
-                  f"{sum(len(a.sources) for a in roster.agencies)} sources"
-                  + (f"; {len(warnings)} warning(s)" if warnings else ""))
+    console.print(f"[green]单位名录无误[/green]：{roster.office_name}；{len(roster.agencies)} 个单位"
+                  f"（{label('level', 'government')} {levels.count('government')} 个，"
+                  f"{label('level', 'department')} {levels.count('department')} 个），"
+                  f"年报栏目 {sum(len(a.sources) for a in roster.agencies)} 个"
+                  + (f"；警示 {len(warnings)} 条（不影响使用，见上）" if warnings else "") + "。")
 
 
 @db_app.command("upgrade")
@@ -205,7 +213,7 @@ def db_upgrade():
 
     settings = _settings()
     migrate(settings.db_url)
-    console.print(f"schema up to date: {settings.db_url.split('@')[-1]}")
+    console.print(f"数据库结构已是最新：{settings.db_url.split('@')[-1]}")
 
 
 @app.callback()

@@ -31,9 +31,12 @@ def rules_check(path: Optional[Path] = typer.Argument(None, help="Rules director
     except RuleFileError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1)
-    kinds = Counter(r.kind for r in ruleset.rules)
-    console.print(f"[green]ok[/green]: {len(ruleset.ids)} rules ({len(ruleset.rules)} with variants) in {path}, "
-                  f"version {ruleset.version}; kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    from notifications.labels import label
+
+    categories = Counter(ruleset.get(rid)[0].category for rid in ruleset.ids)
+    console.print(f"[green]规则文件无误[/green]：{path} 共 {len(ruleset.ids)} 条规则（含变体 {len(ruleset.rules)} 条），"
+                  f"规则版本 {ruleset.version}；按类别：" + "，".join(f"{label('category', c)} {n} 条"
+                                                            for c, n in sorted(categories.items())) + "。")
 
 
 @rules_app.command("test")
@@ -50,10 +53,11 @@ def rules_test(path: Optional[Path] = typer.Argument(None, help="Rules directory
         typer.echo(str(exc), err=True)
         raise typer.Exit(1)
     for failure in failures:
-        typer.echo(f"FAIL {failure}", err=True)
+        typer.echo(f"未通过 {failure}", err=True)
     if failures:
+        typer.echo(f"共 {len(failures)} 处未通过（文件:行号 见上）。", err=True)
         raise typer.Exit(1)
-    console.print("[green]all rule tests passed[/green]")
+    console.print("[green]全部规则测试用例通过。[/green]")
 
 
 

@@ -58,7 +58,7 @@ class Problem:
     about: str = ""  # what a warning is about, for who may ignore it ("private_host": the demo and tests allow them)
 
     def __str__(self) -> str:
-        label = "warning: " if self.level == "warning" else ""
+        label = "警示：" if self.level == "warning" else ""
         return f"{self.file}:{self.line}: {label}{self.message}" + (f" — {self.hint}" if self.hint else "")
 
 

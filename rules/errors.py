@@ -38,7 +38,7 @@ class RuleFileError(RuleError):
 
     def _render(self) -> str:
         count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in rule files:"
+        head = f"规则文件中有 {count} 处问题："
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
 
     def __str__(self) -> str:

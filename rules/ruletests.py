@@ -94,6 +94,18 @@ def build_context(data: dict[str, Any], report: ParsedReport, previous: ParsedRe
                    previous=previous, rulemaking=data.get("rulemaking"))
 
 
+# The words of a finding's status, as notifications/labels.py says them (rules may not import it).
+STATUS_CN = {"pass": "符合", "fail": "不符合", "not_evaluated": "未能评估"}
+
+
+def _said(status: str) -> str:
+    return STATUS_CN.get(status, status)
+
+
+def _where(subject: str) -> str:
+    return f"（{subject}）" if subject else "（全文）"
+
+
 def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[RuleTestFailure], set[str]]:
     name = str(case.get("name", f"case at line {line}"))
     fail = lambda msg, ln=line: RuleTestFailure(file, ln, name, msg)  # noqa: E731
@@ -135,23 +147,25 @@ def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[
         expected_ids.add(rid)
         got = by_key.get((rid, subject))
         if got is None:
-            have = sorted(f"{o.subject or '(whole report)'}={o.status}" for o in result.outcomes if o.rule_id == rid)
-            failures.append(fail(f"expected {rid}/{subject or '(whole report)'} {item['status']}, got no such outcome"
-                                 f" (outcomes of {rid}: {', '.join(have) or 'none'})", ln))
+            have = sorted(f"{_where(o.subject)}{_said(o.status)}" for o in result.outcomes if o.rule_id == rid)
+            failures.append(fail(f"应有 {rid}{_where(subject)}的结果“{_said(item['status'])}”，实际没有这项结果"
+                                 f"（{rid} 的结果：{'、'.join(have) or '无'}）", ln))
         elif got.status != item["status"]:
-            failures.append(fail(f"expected {rid}/{subject or '(whole report)'} {item['status']}, got {got.status}: {got.message}", ln))
+            failures.append(fail(f"应为 {rid}{_where(subject)}“{_said(item['status'])}”，实际为“{_said(got.status)}”："
+                                 f"{got.message}", ln))
         elif "message" in item and str(item["message"]) not in got.message:
-            failures.append(fail(f"{rid}/{subject or '(whole report)'} message lacks {item['message']!r}: {got.message}", ln))
+            failures.append(fail(f"{rid}{_where(subject)}的说明中没有“{item['message']}”：{got.message}", ln))
     for rid in case.get("absent") or []:
         expected_ids.add(rid)
         extra = [o for o in result.outcomes if o.rule_id == rid]
         if extra:
-            failures.append(fail(f"expected no outcome of {rid}, got {extra[0].subject or '(whole report)'}={extra[0].status}",
+            failures.append(fail(f"应没有 {rid} 的结果，实际有{_where(extra[0].subject)}“{_said(extra[0].status)}”",
                                  line_of(case, "absent")))
     if "score" in case and case["score"] != result.score:
-        failures.append(fail(f"expected score {case['score']}, got {result.score} (lost: {result.lost})", line_of(case, "score")))
+        lost = "；".join(f"{r}{_where(s)}扣{p:g}分" for r, s, p in result.lost) or "无"
+        failures.append(fail(f"应得 {case['score']} 分，实际 {result.score} 分（扣分：{lost}）", line_of(case, "score")))
     if "grade" in case and case["grade"] != result.grade:
-        failures.append(fail(f"expected grade {case['grade']}, got {result.grade}", line_of(case, "grade")))
+        failures.append(fail(f"应评为“{case['grade']}”，实际为“{result.grade}”", line_of(case, "grade")))
     return failures, expected_ids
 
 
@@ -164,7 +178,7 @@ def run_rule_tests(ruleset_dir: str | Path, tests_dir: str | Path) -> list[RuleT
     failures: list[RuleTestFailure] = []
     covered: set[str] = set()
     if not files:
-        failures.append(RuleTestFailure(str(tests), None, "", "no test files found"))
+        failures.append(RuleTestFailure(str(tests), None, "", "没有找到测试用例文件（*.yaml）"))
     for file in files:
         label = str(file)
         data, problems = load_marked(file, label)
@@ -182,11 +196,11 @@ def run_rule_tests(ruleset_dir: str | Path, tests_dir: str | Path) -> list[RuleT
                 found, ids = _check_case(case, ruleset, label, data.line_of(i))
             except Exception as exc:  # noqa: BLE001 - a case that breaks the runner is that case's failure
                 found, ids = [RuleTestFailure(label, data.line_of(i), str(case.get("name", "")),
-                                              f"the case could not be run: {type(exc).__name__}: {exc}")], set()
+                                              f"用例无法运行：{type(exc).__name__}: {exc}")], set()
             failures.extend(found)
             covered |= ids
     for rid in ruleset.ids:
         if rid not in covered:
             rule = ruleset.get(rid)[0]
-            failures.append(RuleTestFailure(rule.file, rule.line, "", f"rule {rid} has no test case"))
+            failures.append(RuleTestFailure(rule.file, rule.line, "", f"规则 {rid} 没有测试用例"))
     return failures

@@ -113,7 +113,7 @@ def test_status_json_and_rules_commands(tmp_path):
     assert json.loads(run.stdout)["agencies"] == []
     assert nianbao("rules", "check").returncode == 0
     test_run = nianbao("rules", "test")
-    assert test_run.returncode == 0 and "all rule tests passed" in test_run.stdout
+    assert test_run.returncode == 0 and "全部规则测试用例通过" in test_run.stdout
     broken = tmp_path / "rules"
     broken.mkdir()
     (broken / "r.yaml").write_text("- id: X-01\n  titel: 测试\n", encoding="utf-8")

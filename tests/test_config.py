@@ -62,7 +62,7 @@ def test_the_file_is_checked_without_its_secrets():
     roster = parse_roster(GOOD, "a.yaml", env={})
     assert roster.office_notify == ["mailto://user:${SMTP_PASSWORD}@example.org"]
     assert [str(w) for w in roster.warnings] == [
-        "a.yaml:4: warning: office notify refers to ${SMTP_PASSWORD}, which is not set in this environment — "
+        "a.yaml:4: 警示：office notify refers to ${SMTP_PASSWORD}, which is not set in this environment — "
         "export SMTP_PASSWORD=… where nianbao runs (read when a notice is sent: notices to this target fail "
         "until it is set)"]
 
@@ -124,7 +124,7 @@ def test_shipped_agencies_files_pass_without_secrets(tmp_path):
         run = subprocess.run([sys.executable, "-m", "cli.main", "agencies", "check", "--no-resolve", name],
                              capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
         assert run.returncode == 0, run.stderr
-        assert "ok" in run.stdout and "warning: " in run.stderr and " problem(s)" not in run.stderr
+        assert "单位名录无误" in run.stdout and "警示：" in run.stderr and "处错误" not in run.stderr
 
 
 def test_dns_names_that_resolve_to_private_addresses_are_warned_about(tmp_path):

@@ -52,7 +52,7 @@ def test_five_upgrades_at_once_on_an_empty_postgresql_schema():
         runs = _upgrade_together(url)
         for run in runs:
             assert run.returncode == 0, run.stderr[-2000:]
-            assert "Traceback" not in run.stderr and "schema up to date" in run.stdout
+            assert "Traceback" not in run.stderr and "数据库结构已是最新" in run.stdout
         _assert_one_schema(url)
     finally:
         _drop_schema(schema)

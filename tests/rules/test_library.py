@@ -35,6 +35,6 @@ def test_a_wrong_expectation_and_an_untested_rule_are_failures(tmp_path):
         "  expect:\n"
         "    - {rule: ARI-01, subject: total, status: fail}\n", encoding="utf-8")
     failures = [str(f) for f in run_rule_tests(LIBRARY, tests)]
-    assert any("wrong.yaml:5: wrong on purpose: expected ARI-01/total fail, got pass" in f for f in failures)
-    assert any("rule TIM-01 has no test case" in f for f in failures)
+    assert any("wrong.yaml:5: wrong on purpose: 应为 ARI-01（total）“不符合”，实际为“符合”" in f for f in failures)
+    assert any("规则 TIM-01 没有测试用例" in f for f in failures)
     assert len(failures) == 1 + sum(1 for r in load_ruleset(LIBRARY).ids if r.startswith("TIM-"))

@@ -79,7 +79,7 @@ def test_every_problem_is_reported_at_once(write_rules):
     assert any(m[1] == 15 and "unknown field key 'apply.new.totl'" in m[2] and "apply.new.total" in m[3]
                for m in messages)
     assert any(m[0] == "b.yaml" and m[1] == 6 and "bad regular expression" in m[2] for m in messages)
-    assert text.startswith(f"{len(err.problems)} problems in rule files:")
+    assert text.startswith(f"规则文件中有 {len(err.problems)} 处问题：")
 
 
 def test_malformed_expression(write_rules):

@@ -174,12 +174,50 @@ def test_the_command_line_speaks_plain_chinese(world):
         timeliness.write_text(timeliness.read_text(encoding="utf-8").replace("severity: warning", "severity: error", 1),
                               encoding="utf-8")
     problems = []
+    rules = str(world.rules.directory)
     for args in (["status"], ["notices", "list", "--limit", "200"], ["digest"], ["notices", "preview", "--report", str(report_id)],
-                 ["rules", "diff", "--against", str(proposed), "--current", str(world.rules.directory)]):
+                 ["rules", "diff", "--against", str(proposed), "--current", rules],
+                 # the admins' authoring tools: what they say when all is well
+                 ["rules", "check", rules], ["rules", "test", rules],
+                 ["agencies", "check", "--no-resolve", str(world.settings.agencies_file)], ["db", "upgrade"]):
         run = subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, cwd=REPO,
                              env={**os.environ, **env}, timeout=180)
         assert run.returncode == 0, (args, run.stderr)
-        # The CLI prints slugs to type back into it; the rest is for people.
-        text = re.sub(r"\b[a-z]+(?:-[a-z]+)+\b", " ", run.stdout)
-        problems += offences(text, "nianbao " + " ".join(args))
+        problems += offences(for_people(run.stdout), "nianbao " + " ".join(args))
+    assert not problems, "\n".join(problems[:40])
+
+
+def for_people(output: str) -> str:
+    """The CLI prints slugs to type back into it and file paths (with file:line); the rest is for people."""
+    return re.sub(r"\b[a-z]+(?:-[a-z]+)+\b", " ", re.sub(r"(?:[\w+]+:)?/\S*", " ", output))
+
+
+def test_the_authoring_commands_say_what_is_wrong_in_chinese(tmp_path):
+    """A rule test that fails, an agencies file with a mistake and `nianbao run --once` (its cycle
+    summary, before: "cycle done in 0.1s: {'poll': 0}") speak to the admin in sentences."""
+    import os
+    import shutil
+
+    rules, home = tmp_path / "rules", tmp_path / "home"
+    shutil.copytree(REPO / "rules/library", rules)
+    case = rules / "tests/timeliness.yaml"
+    text = case.read_text(encoding="utf-8").replace("{rule: TIM-03, status: pass}", "{rule: TIM-03, status: fail}", 1)
+    # a case's name is the admin's own words: here, Chinese ones
+    text = text.replace('TIM-03 "均已在法定期限内予以答复" passes; nothing about extensions says nothing', "TIM-03 写明均已按期答复", 1)
+    case.write_text(text, encoding="utf-8")
+    roster = tmp_path / "agencies.yaml"
+    roster.write_text("office: {name: 示范市政务公开办}\nagencies: []\n", encoding="utf-8")
+    env = {**os.environ, "NIANBAO_HOME": str(home), "NIANBAO_AGENCIES_FILE": str(roster), "COLUMNS": "500",
+           "NIANBAO_DATABASE_URL": "", "NIANBAO_BROKER_URL": ""}
+
+    def nianbao(*args):
+        return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, cwd=REPO,
+                              env=env, timeout=180)
+
+    tested = nianbao("rules", "test", str(rules))
+    assert tested.returncode == 1 and "应为 TIM-03（全文）“不符合”，实际为“符合”" in tested.stderr, tested.stderr
+    ran = nianbao("run", "--once")
+    assert ran.returncode == 0 and "巡检完成" in ran.stdout, ran.stderr
+    problems = offences(for_people(tested.stdout + tested.stderr), "nianbao rules test (a failing case)")
+    problems += offences(for_people(ran.stdout), "nianbao run --once")
     assert not problems, "\n".join(problems[:40])
