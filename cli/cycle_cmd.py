@@ -72,7 +72,7 @@ def _distributed(rt, all_sources: bool, wait: bool, timeout: int, started_at) ->
 
     check_broker(rt.settings.broker_url)  # unreachable: one line (cli.failures), not a publish retried for minutes
     app.send_task("nianbao.cycle", args=[{"all": all_sources, "by": "cli"}])
-    console.print(f"已把巡检交给后台 worker（任务队列 {mask(rt.settings.broker_url)}）。")
+    console.print(f"已把巡检交给后台工作进程（任务队列 {mask(rt.settings.broker_url)}）。")
     if not wait:
         console.print("进度可用 nianbao status 查看。")
         return [], False
@@ -92,7 +92,7 @@ def _distributed(rt, all_sources: bool, wait: bool, timeout: int, started_at) ->
         if not (asked or finished or polled) and time.monotonic() - begun > 10:
             asked = True  # nothing moved: say why when no worker is there to take the cycle
             if not app.control.ping(timeout=2.0):
-                console.print("[yellow]没有 worker 应答：巡检已排队，worker 启动后就会执行（请确认 nianbao worker 在运行）。[/yellow]")
+                console.print("[yellow]没有工作进程应答：巡检已排队，工作进程启动后就会执行（请确认 nianbao worker 在运行）。[/yellow]")
         if finished and not any(left.values()) and calm >= 3:  # settled: nothing waits, nothing moved for 3 s
             errors = [] if health.ok else [f"巡检有问题：{health.message}"]
             return errors, True

@@ -45,6 +45,16 @@ def test_cycle_polls_checks_deadlines_and_delivers_at_once(tmp_path, db_url, por
     forced = nianbao_cycle(env, "--all")
     assert forced.returncode == 0 and "轮询来源 6 个" in forced.stdout and "新发现年报 0 份" in forced.stdout
     assert len(endpoint.received) == received
+    for said in (run.stdout, again.stdout, forced.stdout):
+        assert not plain_chinese_offences(said), plain_chinese_offences(said)
+
+
+def plain_chinese_offences(text: str) -> list[str]:
+    import re
+
+    from tests.web.test_plain_chinese import offences
+
+    return offences(re.sub(r"\b[a-z]+(?:-[a-z]+)+\b", " ", text), "nianbao cycle")  # slugs are typed back
 
 
 def test_a_cycle_whose_finish_message_was_lost_is_finished_from_its_row(rt):

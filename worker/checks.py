@@ -134,12 +134,12 @@ def say(check: Check, now: datetime) -> str:
         if check.state == "not_used":
             return f"{name}：不使用（嵌入式运行，工作在本进程内完成）"
         return (f"{name}：可以连接" if check.ok
-                else f"{name}：无法连接（{check.detail}），后台 worker 收不到新工作；请检查 NIANBAO_BROKER_URL 或启动消息队列")
+                else f"{name}：无法连接（{check.detail}），后台工作进程收不到新工作；请检查 NIANBAO_BROKER_URL 或启动消息队列")
     if check.component == "rules":
         if check.state == "ok":
             return f"{name}：正常，已载入 {check.count} 条规则"
         kept = (f"本进程仍按上次正确的 {check.count} 条规则评分" if check.count
-                else "已在运行的 worker 仍按它们上次载入的正确规则评分，此后启动的进程没有规则可用、不评分")
+                else "已在运行的工作进程仍按它们上次载入的正确规则评分，此后启动的进程没有规则可用、不评分")
         return f"{name}有误（{kept}）；请修正后运行 nianbao rules check 确认："
     if check.state == "never":
         return f"{name}：尚未读取"

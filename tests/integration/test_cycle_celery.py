@@ -16,6 +16,7 @@ from functools import partial
 import pytest
 
 from tests.conftest import EXAMPLES, REPO, Server, write_roster
+from tests.test_cycle import plain_chinese_offences
 from tests.integration.test_celery_redis import Cluster, GatedHandler, redis_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -70,9 +71,10 @@ def test_cycle_command_hands_a_full_cycle_to_the_workers_and_waits(cluster):
     run = subprocess.run([sys.executable, "-m", "cli.main", "cycle"], capture_output=True, text=True, cwd=REPO,
                          env=cluster.env, timeout=240)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "已把巡检交给后台 worker" in run.stdout and "巡检完成" in run.stdout, run.stdout
+    assert "已把巡检交给后台工作进程" in run.stdout and "巡检完成" in run.stdout, run.stdout
     assert "轮询来源 3 个" in run.stdout and "通知：已发送 5 条" in run.stdout, run.stdout
     expected_notices(cluster.endpoint)  # delivered before the command returned
+    assert not plain_chinese_offences(run.stdout), plain_chinese_offences(run.stdout)
     office = sorted(m["title"] for m in cluster.endpoint.to("office"))  # the error alert, the missing report's, the digest
     assert len(office) == 3 and any("逾期未公布" in t for t in office) and any("汇总" in t for t in office), office
 

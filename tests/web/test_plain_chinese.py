@@ -34,7 +34,7 @@ REPR = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\bnull\b|\{'|'\}|\['|'\]|<\w[\w.
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b20\d\d-\d\d-\d\d\b")
 ENGLISH = re.compile(r"\b[A-Za-z]{4,}\b")
 ALLOWED_WORDS = {"nianbao", "Excel", "HTTP"}
-ADDRESS = re.compile(r"(?:https?|json|mailto|outbox)://\S+|\S+@\S+\.\w+|/api/\S+|\?\w+=\S+")  # …and query strings
+ADDRESS = re.compile(r"(?:https?|json|mailto|outbox|redis|rediss|amqp|postgresql|sqlite)://\S+|\S+@\S+\.\w+|/api/\S+|\?\w+=\S+")  # …and query strings
 RULE_ID = re.compile(r"\b[A-Z]{2,5}-\d{2}[a-z]?\b")
 COMMAND = re.compile(r"\bnianbao(?: --?[a-z][a-z-]*| [a-z][a-z-]*)+(?: \d+)?")  # a command to type, as it is typed
 SLUG = re.compile(r"(?<![\w.-])(?:qinghe|songlin)-[a-z]+(?![\w-])|no-such")  # the roster's agency codes, typed in commands
