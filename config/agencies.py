@@ -34,18 +34,18 @@ TARGET_KEYS = {"url": "an Apprise URL", "kinds": "which notices: " + ", ".join(
 NOTICE_KINDS = ("deficiency", "reminder", "overdue", "resolution", "missing", "alert", "digest", "admin")
 SEVERITIES = ("info", "warning", "error")
 AGENCY_KEYS = {
-    "slug": "short id, lowercase letters, digits and '-'",
-    "name": "the agency's name as it signs its reports",
-    "level": "government | department",
-    "region": "region name (for grouping)",
-    "sources": "list of {url, kind}",
-    "allowed_hosts": "hosts the fetcher may visit",
-    "notify": "list of notice targets",
-    "deadline": "local deadline override, MM-DD",
-    "rulemaking": "true | false: may it make 规章 (省级 and 设区的市 governments); default: from its name",
-    "polling": "polling frequency overrides (config/polling.py)",
+    "slug": "单位代码，小写字母、数字和“-”",
+    "name": "单位名称，与年报落款一致",
+    "level": "government（人民政府）| department（政府部门）",
+    "region": "所属地区（用于分组）",
+    "sources": "年报栏目列表，每项 {url, kind}",
+    "allowed_hosts": "允许抓取的主机",
+    "notify": "通知接收地址列表",
+    "deadline": "本地截止日期，月-日",
+    "rulemaking": "true | false：是否有规章制定权（省级和设区的市人民政府）；默认由名称推断",
+    "polling": "抓取频率（见 config/polling.py）",
 }
-SOURCE_KEYS = {"url": "http(s) URL", "kind": "listing | feed | document"}
+SOURCE_KEYS = {"url": "http(s) 网址", "kind": "listing（年报栏目）| feed（订阅源）| document（年报文件）"}
 
 
 @dataclass(frozen=True)
@@ -118,24 +118,24 @@ class _Reader:
 
     def mapping(self, node: yaml.Node, what: str, known: dict[str, str]) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{what} must be a mapping of keys to values")
+            self.problem(node, f"{what}应写成“键: 值”的形式")
             return {}
         out: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             key = key_node.value
             if key not in known:
                 close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
-                self.problem(key_node, f"unknown key '{key}' in {what}", hint)
+                hint = f"是否应为“{close[0]}”？" if close else "可用的键：" + "、".join(known)
+                self.problem(key_node, f"{what}中有不认识的键“{key}”", hint)
             elif key in out:
-                self.problem(key_node, f"'{key}' is given twice in {what}", "keep one")
+                self.problem(key_node, f"{what}中“{key}”写了两次", "只保留一处")
             else:
                 out[key] = value_node
         return out
 
     def text(self, node: yaml.Node, what: str) -> str:
         if not isinstance(node, yaml.ScalarNode) or node.value == "":
-            self.problem(node, f"{what} must be a non-empty text")
+            self.problem(node, f"{what}不能为空")
             return ""
         return self.expand(node, node.value, what)
 
@@ -147,10 +147,10 @@ class _Reader:
             name = match.group(1)
             if name not in self.env:
                 target = "notify" in what or "admins" in what
-                self.warn(node, f"{what} refers to ${{{name}}}, which is not set in this environment",
-                          f"export {name}=… where nianbao runs ("
-                          + ("read when a notice is sent: notices to this target fail until it is set)" if target
-                             else "read when the file is loaded)"))
+                self.warn(node, f"{what}引用了 ${{{name}}}，当前环境没有设置",
+                          f"请在运行 nianbao 的环境中 export {name}=…（"
+                          + ("发送通知时读取：设置之前，发往这个地址的通知都会失败）" if target
+                             else "读取名录时读取）"))
                 return match.group(0)
             return self.env[name]
 
@@ -158,7 +158,7 @@ class _Reader:
 
     def texts(self, node: yaml.Node, what: str) -> list[str]:
         if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, f"{what} must be a list", "write one item per line, each starting with '- '")
+            self.problem(node, f"{what}应为列表", "每项一行，以“- ”开头")
             return []
         return [self.text(item, what) for item in node.value]
 
@@ -167,7 +167,7 @@ def _targets(reader: _Reader, node: yaml.Node, what: str) -> list:
     """Notice targets: a plain Apprise URL (every notice), or {url, kinds, min_severity} to route
     only some kinds or severities there. ${ENV} stays unexpanded (expanded when sending)."""
     if not isinstance(node, yaml.SequenceNode):
-        reader.problem(node, f"{what} must be a list", "write one target per line, each starting with '- '")
+        reader.problem(node, f"{what}应为列表", "每个接收地址一行，以“- ”开头")
         return []
     out: list = []
     for item in node.value:
@@ -176,25 +176,26 @@ def _targets(reader: _Reader, node: yaml.Node, what: str) -> list:
             _check_apprise_url(reader, item, item.value)
             out.append(item.value)
             continue
-        keys = reader.mapping(item, f"{what} target", TARGET_KEYS)
+        keys = reader.mapping(item, f"{what}的接收地址", TARGET_KEYS)
         if "url" not in keys:
-            reader.problem(item, f"{what} target has no url", "add url: json://… (or mailto://…)")
+            reader.problem(item, f"{what}的接收地址缺少 url", "添加 url: json://…（或 mailto://…）")
             continue
-        reader.text(keys["url"], f"{what} url")
+        reader.text(keys["url"], f"{what}的 url")
         _check_apprise_url(reader, keys["url"], keys["url"].value)
         target: dict = {"url": keys["url"].value}
         if "kinds" in keys:
-            kinds = reader.texts(keys["kinds"], f"{what} kinds")
+            kinds = reader.texts(keys["kinds"], f"{what}的 kinds")
             for kind_node, kind in zip(getattr(keys["kinds"], "value", []), kinds):
                 if kind not in NOTICE_KINDS:
                     close = difflib.get_close_matches(kind, NOTICE_KINDS, n=1)
-                    reader.problem(kind_node, f"unknown notice kind '{kind}'",
-                                   f"did you mean '{close[0]}'?" if close else "use: " + ", ".join(NOTICE_KINDS))
+                    reader.problem(kind_node, f"不认识的通知类别“{kind}”",
+                                   f"是否应为“{close[0]}”？" if close else "可用：" + "、".join(NOTICE_KINDS))
             target["kinds"] = kinds
         if "min_severity" in keys:
-            severity = reader.text(keys["min_severity"], f"{what} min_severity")
+            severity = reader.text(keys["min_severity"], f"{what}的 min_severity")
             if severity not in SEVERITIES:
-                reader.problem(keys["min_severity"], f"unknown severity '{severity}'", "use info, warning or error")
+                reader.problem(keys["min_severity"], f"不认识的严重程度“{severity}”",
+                               "可用 info（提示）、warning（警示）或 error（错误）")
             target["min_severity"] = severity
         out.append(target)
     return out
@@ -210,18 +211,18 @@ def _source(reader: _Reader, node: yaml.Node, where: str) -> SourceSpec | None:
     keys = reader.mapping(node, where, SOURCE_KEYS)
     if "url" not in keys:
         if isinstance(node, yaml.MappingNode):
-            reader.problem(node, f"{where} has no url", "add url: https://…")
+            reader.problem(node, f"{where}缺少 url", "添加 url: https://…")
         return None
-    url = reader.text(keys["url"], f"{where} url")
+    url = reader.text(keys["url"], f"{where}的 url")
     parts = urlsplit(url)
     if url and "${" not in url and (parts.scheme not in ("http", "https") or not parts.hostname):
-        reader.problem(keys["url"], f"source url '{url}' is not an http(s) URL", "write https://host/path")
+        reader.problem(keys["url"], f"年报栏目地址“{url}”不是 http(s) 网址", "写作 https://主机/路径")
     elif url and "${" not in url and host_is_local(parts.hostname or ""):
-        reader.warn(keys["url"], f"source url '{url}' is on a private or loopback address",
-                    "the fetcher refuses it unless NIANBAO_ALLOW_PRIVATE_HOSTS=1 (demo and tests only)", about="private_host")
-    kind = reader.text(keys["kind"], f"{where} kind") if "kind" in keys else "listing"
+        reader.warn(keys["url"], f"年报栏目地址“{url}”在内网或本机上",
+                    "除非设置 NIANBAO_ALLOW_PRIVATE_HOSTS=1（仅限演示和测试），抓取时会拒绝", about="private_host")
+    kind = reader.text(keys["kind"], f"{where}的 kind") if "kind" in keys else "listing"
     if kind and kind not in SOURCE_KINDS:
-        reader.problem(keys["kind"], f"unknown source kind '{kind}'", "use one of: " + " | ".join(SOURCE_KINDS))
+        reader.problem(keys["kind"], f"不认识的栏目类型“{kind}”", "可用：" + " | ".join(SOURCE_KINDS))
     return SourceSpec(url=url, kind=kind, line=keys["url"].start_mark.line + 1)
 
 
@@ -233,15 +234,15 @@ def _check_allowed_hosts(reader: _Reader, node: yaml.Node, hosts: list[str], sou
     source_hosts.pop("", None)
     for host, spec in source_hosts.items():
         if not host_allowed(host, hosts):
-            reader.problems.append(Problem(reader.path, spec.line, f"{where}: source host {host} is not in its "
-                                           f"allowed_hosts ({', '.join(hosts)}), so it is never fetched",
-                                           f"add {host} (or its domain) to allowed_hosts"))
+            reader.problems.append(Problem(reader.path, spec.line, f"{where}：栏目主机 {host} 不在其 allowed_hosts"
+                                           f"（{', '.join(hosts)}）之内，永远不会被抓取",
+                                           f"把 {host}（或其域名）加入 allowed_hosts"))
     for item, host in zip(getattr(node, "value", []), hosts):
         if host and not any(host_allowed(h, [host]) for h in source_hosts):
             close = difflib.get_close_matches(host.lower(), source_hosts, n=1)
-            reader.warn(item, f"allowed host '{host}' matches none of the sources of {where}",
-                        f"did you mean '{close[0]}'?" if close
-                        else "fine if reports or attachments are served from it; otherwise remove it")
+            reader.warn(item, f"allowed_hosts 中的“{host}”与{where}的任何年报栏目都不对应",
+                        f"是否应为“{close[0]}”？" if close
+                        else "如果年报或附件放在这个主机上则无妨，否则请删除")
 
 
 def host_allowed(host: str, allowed: list[str]) -> bool:
@@ -251,54 +252,54 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
 
 
 def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
-    where = f"agency #{index + 1}"
+    where = f"第{index + 1}个单位"
     keys = reader.mapping(node, where, AGENCY_KEYS)
     for required in ("slug", "name", "level", "sources"):
         if required not in keys and isinstance(node, yaml.MappingNode):
-            reader.problem(node, f"{where} has no {required}", f"add {required}: ({AGENCY_KEYS[required]})")
-    slug = reader.text(keys["slug"], f"{where} slug") if "slug" in keys else ""
-    where = f"agency '{slug}'" if slug else where
+            reader.problem(node, f"{where}缺少 {required}", f"添加 {required}:（{AGENCY_KEYS[required]}）")
+    slug = reader.text(keys["slug"], f"{where}的 slug") if "slug" in keys else ""
+    where = f"单位 {slug}" if slug else where
     if slug and not SLUG.match(slug):
-        reader.problem(keys["slug"], f"slug '{slug}' has characters a slug cannot have",
-                       "use lowercase letters, digits and '-', e.g. qinghe-fgj")
-    level = reader.text(keys["level"], f"{where} level") if "level" in keys else ""
+        reader.problem(keys["slug"], f"单位代码“{slug}”含有不能用的字符",
+                       "只用小写字母、数字和“-”，如 qinghe-fgj")
+    level = reader.text(keys["level"], f"{where}的 level") if "level" in keys else ""
     if level and level not in LEVELS:
         close = difflib.get_close_matches(level, LEVELS, n=1)
-        reader.problem(keys["level"], f"unknown level '{level}'",
-                       f"did you mean '{close[0]}'?" if close else "use government or department")
+        reader.problem(keys["level"], f"不认识的级别“{level}”",
+                       f"是否应为“{close[0]}”？" if close else "可用 government（人民政府）或 department（政府部门）")
     sources = []
     if "sources" in keys:
         if isinstance(keys["sources"], yaml.SequenceNode) and keys["sources"].value:
             for i, item in enumerate(keys["sources"].value):
-                spec = _source(reader, item, f"{where} source #{i + 1}")
+                spec = _source(reader, item, f"{where}的第{i + 1}个年报栏目")
                 if spec:
                     sources.append(spec)
         else:
-            reader.problem(keys["sources"], f"{where} sources must be a non-empty list",
+            reader.problem(keys["sources"], f"{where}的 sources 应为非空列表",
                            "- url: https://…/gknb/\n        kind: listing")
-    notify = _targets(reader, keys["notify"], f"{where} notify") if "notify" in keys else []
+    notify = _targets(reader, keys["notify"], f"{where}的 notify") if "notify" in keys else []
     deadline = None
     if "deadline" in keys:
-        deadline = reader.text(keys["deadline"], f"{where} deadline")
+        deadline = reader.text(keys["deadline"], f"{where}的 deadline")
         if deadline and not MMDD.match(deadline):
-            reader.problem(keys["deadline"], f"deadline '{deadline}' is not MM-DD", "write e.g. '01-31' in quotes")
+            reader.problem(keys["deadline"], f"截止日期“{deadline}”不是“月-日”", "写作如 '01-31'（加引号）")
     rulemaking = None
     if "rulemaking" in keys:
-        value = reader.text(keys["rulemaking"], f"{where} rulemaking").lower()
+        value = reader.text(keys["rulemaking"], f"{where}的 rulemaking").lower()
         rulemaking = {"true": True, "yes": True, "false": False, "no": False}.get(value)
         if rulemaking is None and value:
-            reader.problem(keys["rulemaking"], f"rulemaking '{value}' is not true or false",
-                           "true for a 省级 or 设区的市 government (立法法 第九十三条), else false")
-    hosts = reader.texts(keys["allowed_hosts"], f"{where} allowed_hosts") if "allowed_hosts" in keys else []
+            reader.problem(keys["rulemaking"], f"rulemaking 的值“{value}”不是 true 或 false",
+                           "省级和设区的市人民政府（立法法 第九十三条）写 true，其他写 false")
+    hosts = reader.texts(keys["allowed_hosts"], f"{where}的 allowed_hosts") if "allowed_hosts" in keys else []
     if hosts:
         _check_allowed_hosts(reader, keys["allowed_hosts"], hosts, sources, where)
     else:
         hosts = sorted({urlsplit(s.url).hostname or "" for s in sources} - {""})
     return AgencySpec(
         slug=slug,
-        name=reader.text(keys["name"], f"{where} name") if "name" in keys else "",
+        name=reader.text(keys["name"], f"{where}的 name") if "name" in keys else "",
         level=level,
-        region=reader.text(keys["region"], f"{where} region") if "region" in keys else "",
+        region=reader.text(keys["region"], f"{where}的 region") if "region" in keys else "",
         sources=sources,
         allowed_hosts=hosts,
         notify=notify,
@@ -316,21 +317,21 @@ def parse_roster(text: str, path: str = "<agencies>", env: dict[str, str] | None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise AgencyFileError([Problem(path, line, f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                                       "check the indentation and the ':' after each key")]) from None
+        raise AgencyFileError([Problem(path, line, f"不是有效的 YAML（{getattr(exc, 'problem', exc)}）",
+                                       "检查缩进和每个键后的“:”")]) from None
     if root is None:
-        raise AgencyFileError([Problem(path, 1, "the file is empty", "start with 'office:' and 'agencies:'")])
-    top = reader.mapping(root, "the file", {"office": "", "agencies": ""})
+        raise AgencyFileError([Problem(path, 1, "文件是空的", "以 office: 和 agencies: 开头")])
+    top = reader.mapping(root, "文件顶层", {"office": "", "agencies": ""})
     office_name, office_notify, admins_notify = "", [], []
     if "office" in top:
-        office = reader.mapping(top["office"], "office", OFFICE_KEYS)
-        office_name = reader.text(office["name"], "office name") if "name" in office else ""
+        office = reader.mapping(top["office"], "office 部分", OFFICE_KEYS)
+        office_name = reader.text(office["name"], "office 部分的 name") if "name" in office else ""
         if "notify" in office:
-            office_notify = _targets(reader, office["notify"], "office notify")
+            office_notify = _targets(reader, office["notify"], "office 部分的 notify")
         if "admins" in office:
-            admins_notify = _targets(reader, office["admins"], "office admins")
+            admins_notify = _targets(reader, office["admins"], "office 部分的 admins")
     else:
-        reader.problem(root, "no office section", "add office: {name: …, notify: [ … ]}")
+        reader.problem(root, "缺少 office 部分", "添加 office: {name: …, notify: [ … ]}")
     agencies: list[AgencySpec] = []
     if "agencies" in top and isinstance(top["agencies"], yaml.SequenceNode):
         seen: dict[str, int] = {}
@@ -339,12 +340,12 @@ def parse_roster(text: str, path: str = "<agencies>", env: dict[str, str] | None
             if spec is None:
                 continue
             if spec.slug in seen:
-                reader.problem(node, f"slug '{spec.slug}' is used twice (first at line {seen[spec.slug]})",
-                               "give every agency its own slug")
+                reader.problem(node, f"单位代码“{spec.slug}”用了两次（第一次在第 {seen[spec.slug]} 行）",
+                               "每个单位用自己的代码")
             seen.setdefault(spec.slug, node.start_mark.line + 1)
             agencies.append(spec)
     else:
-        reader.problem(top.get("agencies", root), "agencies must be a list", "add agencies: followed by '- slug: …' items")
+        reader.problem(top.get("agencies", root), "agencies 应为列表", "在 agencies: 下逐项写“- slug: …”")
     if reader.problems:
         raise AgencyFileError(sorted(reader.problems + reader.warnings, key=lambda p: p.line))
     return Roster(office_name=office_name, office_notify=office_notify, admins_notify=admins_notify,
@@ -360,9 +361,9 @@ def dns_warnings(roster: Roster, budget: float = 3.0) -> list[Problem]:
     for agency, source in sources:
         host = urlsplit(source.url).hostname or ""
         if host in private and not host_is_local(host):
-            out.append(Problem(roster.path, source.line, f"source host {host} of agency '{agency.slug}' resolves to "
-                               f"the private or loopback address {private[host]}",
-                               "the fetcher refuses it unless NIANBAO_ALLOW_PRIVATE_HOSTS=1", level="warning"))
+            out.append(Problem(roster.path, source.line, f"单位 {agency.slug} 的栏目主机 {host} 解析为内网或本机地址 "
+                               f"{private[host]}",
+                               "除非设置 NIANBAO_ALLOW_PRIVATE_HOSTS=1，抓取时会拒绝", level="warning"))
     return out
 
 
@@ -376,7 +377,7 @@ def load_roster(path: Path, env: dict[str, str] | None = None) -> Roster:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise AgencyFileError([Problem(str(path), 1, "file not found", "set NIANBAO_AGENCIES_FILE")]) from None
+        raise AgencyFileError([Problem(str(path), 1, "文件不存在", "请设置 NIANBAO_AGENCIES_FILE")]) from None
     except UnicodeDecodeError as exc:
-        raise AgencyFileError([Problem(str(path), 1, f"not UTF-8 text ({exc.reason})", "save it as UTF-8")]) from None
+        raise AgencyFileError([Problem(str(path), 1, f"不是 UTF-8 文本（{exc.reason}）", "请另存为 UTF-8")]) from None
     return parse_roster(text, str(path), env)

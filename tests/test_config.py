@@ -40,7 +40,7 @@ def test_rulemaking_may_be_stated_and_is_checked():
     assert parse_roster(GOOD, "a.yaml", env={"SMTP_PASSWORD": "x"}).agencies[0].rulemaking is None  # from the name
     with pytest.raises(AgencyFileError) as info:
         parse_roster(stated.replace("rulemaking: false", "rulemaking: maybe"), "a.yaml", env={"SMTP_PASSWORD": "x"})
-    assert "a.yaml:9: rulemaking 'maybe' is not true or false" in str(info.value)
+    assert "a.yaml:9: rulemaking 的值“maybe”不是 true 或 false" in str(info.value)
 
 
 def test_every_mistake_is_reported_with_its_line_and_a_fix():
@@ -49,11 +49,11 @@ def test_every_mistake_is_reported_with_its_line_and_a_fix():
     with pytest.raises(AgencyFileError) as info:
         parse_roster(bad, "agencies.yaml", env={"SMTP_PASSWORD": "x"})
     text = str(info.value)
-    assert "agencies.yaml:8: unknown key 'levle' in agency #1 — did you mean 'level'?" in text
-    assert "agencies.yaml:11: unknown source kind 'lisitng'" in text
-    assert "did you mean 'government'?" in text
-    assert "slug 'Bad_Slug'" in text
-    assert "sources must be a non-empty list" in text
+    assert "agencies.yaml:8: 第1个单位中有不认识的键“levle” — 是否应为“level”？" in text
+    assert "agencies.yaml:11: 不认识的栏目类型“lisitng”" in text
+    assert "是否应为“government”？" in text
+    assert "单位代码“Bad_Slug”" in text
+    assert "sources 应为非空列表" in text
     assert len(info.value.problems) >= 5
 
 
@@ -62,9 +62,8 @@ def test_the_file_is_checked_without_its_secrets():
     roster = parse_roster(GOOD, "a.yaml", env={})
     assert roster.office_notify == ["mailto://user:${SMTP_PASSWORD}@example.org"]
     assert [str(w) for w in roster.warnings] == [
-        "a.yaml:4: 警示：office notify refers to ${SMTP_PASSWORD}, which is not set in this environment — "
-        "export SMTP_PASSWORD=… where nianbao runs (read when a notice is sent: notices to this target fail "
-        "until it is set)"]
+        "a.yaml:4: 警示：office 部分的 notify引用了 ${SMTP_PASSWORD}，当前环境没有设置 — "
+        "请在运行 nianbao 的环境中 export SMTP_PASSWORD=…（发送通知时读取：设置之前，发往这个地址的通知都会失败）"]
 
 
 BAD_TARGETS = """\
@@ -99,12 +98,11 @@ def test_notice_targets_are_checked_by_apprise_with_line_and_fix():
     assert "did you mean json://" in errors[8]
     assert "WeCom Bot" in errors[18] and "wecombot://{key}" in errors[18]
     assert 6 not in errors  # ${SMTP_PASSWORD} not set: checked with a placeholder, fine
-    assert errors[16].startswith("t.yaml:16: agency 'qinghe-fgj': source host files.qinghe.example.org is not in its "
-                                 "allowed_hosts")
+    assert errors[16].startswith("t.yaml:16: 单位 qinghe-fgj：栏目主机 files.qinghe.example.org 不在其 allowed_hosts")
     warnings = {p.line: str(p) for p in info.value.problems if p.level == "warning"}
-    assert "private or loopback address" in warnings[15]
-    assert "allowed host 'qinghe.exmple.cn' matches none of the sources" in warnings[17]
-    assert "did you mean 'www.qinghe.example.cn'?" in warnings[17]
+    assert "在内网或本机上" in warnings[15]
+    assert "allowed_hosts 中的“qinghe.exmple.cn”与单位 qinghe-fgj的任何年报栏目都不对应" in warnings[17]
+    assert "是否应为“www.qinghe.example.cn”？" in warnings[17]
     assert "${DING_TOKEN}" in warnings[18] and "${SMTP_PASSWORD}" in warnings[6]
 
 
@@ -133,7 +131,7 @@ def test_dns_names_that_resolve_to_private_addresses_are_warned_about(tmp_path):
     roster = parse_roster(GOOD.replace("https://www.qinghe.example.cn/fgj/gknb/", "http://localhost:8080/gknb/")
                           .replace("    notify: [json", "    allowed_hosts: [localhost]\n    notify: [json"),
                           "d.yaml", env={"SMTP_PASSWORD": "x"})
-    assert any("private or loopback" in str(w) for w in roster.warnings)  # a name known without DNS
+    assert any("内网或本机" in str(w) for w in roster.warnings)  # a name known without DNS
     import ipaddress
     import socket
 
@@ -147,7 +145,7 @@ def test_dns_names_that_resolve_to_private_addresses_are_warned_about(tmp_path):
     if not (address.is_private or address.is_loopback):
         assert warned == []
         return
-    assert len(warned) == 1 and f"source host {host} of agency 'qinghe-fgj' resolves to the private" in str(warned[0])
+    assert len(warned) == 1 and f"单位 qinghe-fgj 的栏目主机 {host} 解析为内网或本机地址" in str(warned[0])
 
 
 def test_broken_yaml_names_the_line():
@@ -178,7 +176,7 @@ def test_cli_agencies_check(tmp_path):
     run = subprocess.run([sys.executable, "-m", "cli.main", "agencies", "check", str(path)],
                          capture_output=True, text=True, env={"SMTP_PASSWORD": "x", "PATH": ""})
     assert run.returncode == 1
-    assert f"{path}:8: unknown level 'bureau'" in run.stderr
+    assert f"{path}:8: 不认识的级别“bureau”" in run.stderr
 
 
 def test_routing_targets_are_checked_and_selected():
@@ -190,8 +188,8 @@ def test_routing_targets_are_checked_and_selected():
 """)
     with pytest.raises(AgencyFileError) as info:
         parse_roster(text, "r.yaml", env={"SMTP_PASSWORD": "x"})
-    assert "unknown notice kind 'deficency' — did you mean 'deficiency'?" in str(info.value)
-    assert "unknown severity 'fatal'" in str(info.value)
+    assert "不认识的通知类别“deficency” — 是否应为“deficiency”？" in str(info.value)
+    assert "不认识的严重程度“fatal”" in str(info.value)
     fixed = text.replace("deficency", "deficiency").replace("fatal", "error")
     targets = parse_roster(fixed, "r.yaml", env={"SMTP_PASSWORD": "x"}).agencies[0].notify
     assert select_targets(targets, "deficiency", "error") == ["json://hooks.example.org/fgj",

@@ -182,7 +182,7 @@ def test_bad_inputs_end_as_recorded_statuses(rt, tmp_path):
     run_cycle(rt)
     with session_scope(rt.db_url) as session:
         health = session.get(Health, "agencies")
-        assert not health.ok and "not valid YAML" in health.message
+        assert not health.ok and "不是有效的 YAML" in health.message
         assert len(session.exec(select(Source).where(Source.active == True)).all()) == 6  # noqa: E712
 
 

@@ -216,6 +216,12 @@ def test_the_authoring_commands_say_what_is_wrong_in_chinese(tmp_path):
 
     tested = nianbao("rules", "test", str(rules))
     assert tested.returncode == 1 and "应为 TIM-03（全文）“不符合”，实际为“符合”" in tested.stderr, tested.stderr
+    bad = tmp_path / "bad-agencies.yaml"
+    bad.write_text("office: {name: 示范市政务公开办}\nagencies:\n  - slug: qinghe-qu\n    nam: 青河区人民政府\n",
+                   encoding="utf-8")
+    checked = nianbao("agencies", "check", "--no-resolve", str(bad))
+    assert checked.returncode == 1 and f"{bad}:4: 第1个单位中有不认识的键“nam” — 是否应为“name”？" in checked.stderr
+    assert f"{bad}:3: 第1个单位缺少 level" in checked.stderr and "有 4 处错误" in checked.stderr, checked.stderr
     ran = nianbao("run", "--once")
     assert ran.returncode == 0 and "巡检完成" in ran.stdout, ran.stderr
     problems = offences(for_people(tested.stdout + tested.stderr), "nianbao rules test (a failing case)")
