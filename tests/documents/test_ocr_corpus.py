@@ -6,6 +6,13 @@ layer (a reader that found text there would not be reading the picture); the cor
 cover what the issue asks for (300, 200 and 150 dpi, both templates, blank cells, skew of
 ±2°, JPEG artefacts, a red seal over a table, a photocopy-grey background, a two-column
 page; PDFs, standalone images and an article page whose tables are pictures) and stay small.
+
+Then every scan is read by OCR (``read_document(…, ocr=OcrOptions())``, the engine really runs,
+each scan once) and every table field compared with its expected JSON: clean 300 dpi scans
+read every field exactly (and the meta, sections and narrative); no scan ever states a
+number the page does not state there, or leaves a field out without saying it is doubtful;
+each dpi reads at least 97 % of its fields exactly. The summary prints exact / doubtful /
+wrong / missing per dpi ("scan 150+noise"). Known gaps are listed in UNSAID, strictly.
 """
 
 from __future__ import annotations
@@ -74,3 +81,100 @@ def test_scan_is_only_pictures(path):
 
 def test_corpus_stays_small():
     assert sum(p.stat().st_size for p in SCANS.rglob("*") if p.is_file()) < 20_000_000
+
+
+# ------------------------------------------------------------ read by OCR, every field compared
+# Each scan is read once (the engine really runs: seconds a page) and shared by the tests.
+_READS: dict[str, dict] = {}
+
+
+def _read(name: str) -> dict:
+    from documents.ocr import OcrOptions
+    from documents.reader import read_document
+
+    if name not in _READS:
+        _READS[name] = read_document((SCANS / name).read_bytes(), name=name, ocr=OcrOptions()).to_json()
+    return _READS[name]
+
+
+def _counts(path: Path) -> tuple[dict, dict, dict]:
+    from tests.documents.test_expected import field_counts
+
+    expected = _load(path)
+    report = _read(path.name[: -len(".json")])
+    return expected, report, field_counts(expected, report)
+
+
+def _wrong(expected: dict, report: dict) -> list[str]:
+    """Every field read as a number the page does not state there, and every one left out unsaid."""
+    out = [f"{k} = {report['fields'][k]!r}, the page says {v!r}" for k, v in expected["fields"].items()
+           if k in report["fields"] and report["fields"][k] != v]
+    out += [f"{k} = {v!r}: the page states no such field" for k, v in report["fields"].items()
+            if k not in expected["fields"]]
+    out += [f"{k} missing and not said doubtful" for k in expected["fields"]
+            if k not in report["fields"] and k not in report["doubtful"]]
+    return out
+
+
+# What the reader of 2026-12-07 (main 994baef) still gets wrong, measured by this file's first
+# run: fields read as another number or left out without being said doubtful. Strict: a scan
+# that starts to pass fails here until its line is removed. bench/ocr.py prints the counts.
+UNSAID = {
+    "s02-liuxi-2021-200-skew.pdf": "15 fields left out unsaid (table 四, a skewed page)",
+    "s03-liuxi-2021-150-noisy.pdf": "43 fields left out unsaid (150 dpi photocopy)",
+    "s04-xishan-2020-t2019-300.pdf": "5: active2019.enforcement.prior_items read 0 for 8 and others (2019 table 二)",
+    "s05-xishan-2020-t2019-200-seal.pdf": "11 fields wrong or left out unsaid (seal over table 三)",
+    "s06-xishan-2020-t2019-150-copy.pdf": "31 fields wrong or left out unsaid (150 dpi photocopy)",
+    "s07-nanling-2021-blanks-300-seal.pdf": "47 fields left out unsaid (blank cells under a seal)",
+    "s08-nanling-2021-blanks-150-copy.pdf": "62 fields left out unsaid (blank cells, seal, photocopy)",
+    "s09-beihu-2019-t2019-300-twocol.pdf": "4: active2019.enforcement.prior_items read 2 for 11 and others",
+    "s10-beihu-2019-t2019-150-twocol.pdf": "5 fields wrong or left out unsaid",
+    "s11-huxi-2022-300.tif": "2: apply.carried.* left out unsaid (table 三 broken across pages)",
+    "s12-huxi-2022-200-long.jpg": "1: apply.withheld.enforcement_file.legal left out unsaid",
+    "s13-xishan-2020-t2019-150-long.png": "11 fields wrong or left out unsaid",
+    "s14-nanling-2021-table-images.html": "84: pictures inside an HTML body are not OCR'd yet",
+    "s15-huxi-2022-150-copy.pdf": "24 fields left out unsaid (150 dpi photocopy, seal)",
+}
+LOW = {200: "563 of 598 fields exact (94.1 %)", 150: "792 of 1,122 fields exact (70.6 %)"}
+
+
+def _known(value, reason: str | None):
+    marks = [pytest.mark.xfail(strict=True, reason=f"known gap of the OCR reader: {reason}")] if reason else []
+    return pytest.param(value, marks=marks, id=value.stem if isinstance(value, Path) else str(value))
+
+
+CLEAN_300 = [p for p in EXPECTED if _load(p)["scan"]["clean"] and _load(p)["scan"]["dpi"] == 300]
+
+
+@pytest.mark.parametrize("path", [_known(p, UNSAID.get(p.name[:-5])) for p in CLEAN_300])
+def test_clean_300_dpi_scan_reads_every_field_exactly(path):
+    expected, report, counts = _counts(path)
+    assert _wrong(expected, report) == []
+    assert counts["exact"] == counts["values"], f"{counts['doubtful']} field(s) left doubtful on a clean page"
+    for key in ("agency", "year", "template", "title", "published", "format"):
+        assert report["meta"][key] == expected["meta"][key], key
+    assert {k: v["present"] for k, v in report["sections"].items()} == \
+           {k: v["present"] for k, v in expected["sections"].items()}
+    assert {k: v["value"] for k, v in report["narrative"].items()} == expected["narrative"]
+
+
+@pytest.mark.parametrize("path", [_known(p, UNSAID.get(p.name[:-5])) for p in EXPECTED])
+def test_scan_never_states_a_wrong_number(pytestconfig, path):
+    """Whatever the page's quality: a field is read exactly or said doubtful, never read wrong."""
+    expected, report, counts = _counts(path)
+    group = f"scan {expected['scan']['dpi']}{'' if expected['scan']['clean'] else '+noise'}"
+    pytestconfig.__dict__.setdefault("nianbao_layouts", []).append((group, counts))  # the summary's counts
+    assert _wrong(expected, report) == []
+    assert report["meta"]["year"] == expected["meta"]["year"]
+    assert report["meta"]["template"] == expected["meta"]["template"]
+
+
+@pytest.mark.parametrize("dpi", [_known(200, LOW[200]), _known(150, LOW[150])])
+def test_noisy_scans_read_at_least_97_percent_exactly(dpi):
+    group = [p for p in EXPECTED if _load(p)["scan"]["dpi"] == dpi]
+    totals = {"values": 0, "exact": 0}
+    for path in group:
+        _, _, counts = _counts(path)
+        totals["values"] += counts["values"]
+        totals["exact"] += counts["exact"]
+    assert totals["exact"] >= 0.97 * totals["values"], f"{dpi} dpi: {totals['exact']} of {totals['values']} exact"
