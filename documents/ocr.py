@@ -174,7 +174,7 @@ def pdf_pages(data: bytes, opts: OcrOptions):
                 scale = math.sqrt(opts.max_pixels / (width * height))  # a huge page is rendered smaller
             if max(width, height) * scale > opts.max_side * 1.2:
                 scale = opts.max_side * 1.2 / max(width, height)
-            image = page.render(scale=scale, grayscale=True).to_pil().convert("RGB")
+            image = page.render(scale=scale).to_pil().convert("RGB")  # in colour: a red seal is not ink
             page.close()
             yield image
     finally:
@@ -240,7 +240,10 @@ def cell_reader(pixels, angle: float, page: int):
     import numpy as np
 
     cos, sin = math.cos(angle), math.sin(angle)
-    grey = pixels.mean(axis=2) if pixels.ndim == 3 else pixels
+    grey = pixels.mean(axis=2) if pixels.ndim == 3 else pixels.astype(float)
+    if pixels.ndim == 3:  # coloured pixels (a red seal) are no ink of a number
+        spread = pixels.max(axis=2).astype(int) - pixels.min(axis=2)
+        grey = np.where(spread > 60, 255.0, grey)
 
     def read(x0: float, x1: float, cy: float, height: float) -> Box | None:
         cx = (x0 + x1) / 2
@@ -263,7 +266,9 @@ def cell_reader(pixels, angle: float, page: int):
         if not result:
             return None
         text, conf = result[0]
-        box = Box(str(text).strip(), float(conf), page, cx, cy, x1 - x0, height)
+        # A second look is less sure than a detection: at most LOW confidence, so any identity
+        # it breaks puts it in doubt (ocr_check.py).
+        box = Box(str(text).strip(), min(float(conf), 0.89), page, cx, cy, x1 - x0, height)
         return box if box.text and box.is_value else None
 
     return read

@@ -51,7 +51,10 @@ def identities(fields: dict) -> list[tuple[str, list[tuple[str, int]]]]:
     for group in ("review", "litigation.direct", "litigation.after_review"):
         out.append((f"四 {group}: 总计 = its four parts",
                     [(f"{group}.{p}", 1) for p in ("upheld", "corrected", "other", "pending")] + [(f"{group}.total", -1)]))
-    return [(name, terms) for name, terms in out if all(k in fields for k, _ in terms)]
+    # A blank cell counts as 0 here (the template asks for 0 where there is none): an identity
+    # is checked when its total and one part at least are read.
+    return [(name, terms) for name, terms in out
+            if all(k in fields for k, sign in terms if sign < 0) and any(k in fields for k, sign in terms if sign > 0)]
 
 
 def _one_digit(read: str, wanted: str) -> bool:
@@ -69,13 +72,14 @@ def check(parsed: ParsedReport) -> None:
     """Move the OCR'd numbers the identities put in doubt from ``fields`` to ``doubtful``."""
     fields, info = parsed.fields, parsed.ocr
     doubt: dict[str, str] = {}
-    checks = [(name, terms, sum(sign * fields[k] for k, sign in terms)) for name, terms in identities(fields)]
+    checks = [(name, terms, sum(sign * fields.get(k, 0) for k, sign in terms)) for name, terms in identities(fields)]
     # A number in an identity that holds is borne out by it: it is not the one misread.
     borne_out = {k for _, terms, total in checks if abs(total) < 1e-9 for k, _ in terms}
     for name, terms, total in checks:
         if abs(total) < 1e-9:
             continue
         explained = []
+        terms = [(k, sign) for k, sign in terms if k in fields]
         for key, sign in terms:
             if key not in info or key in borne_out or info[key]["confidence"] >= EXPLAINED_BELOW:
                 continue
