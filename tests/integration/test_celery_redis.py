@@ -247,9 +247,9 @@ def test_worker_killed_between_sending_and_recording_is_not_sent_twice(cluster):
 
     def held_post(handler):
         if handler.path == "/qinghe-fgj" and not release.is_set():
-            arrived.set()
-            original(handler)  # the notice is received…
-            release.wait(30)  # …but the answer is held until the worker is dead
+            original(handler)  # the notice is received and recorded (the reply's body ends at close)…
+            arrived.set()  # (only now: a kill before the body is read would lose the notice itself)
+            release.wait(30)  # …but the connection is held open until the worker is dead
             return
         original(handler)
 
