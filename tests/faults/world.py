@@ -442,7 +442,7 @@ class World:
                                       + count(Report, Report.status == "failed"))
             return out
 
-    def unknown_notices(self) -> list[tuple[int, str]]:
+    def unknown_notices(self) -> list[tuple[int, str, str]]:
         from sqlalchemy.exc import OperationalError
 
         from models.db import dispose_engines
@@ -453,14 +453,18 @@ class World:
             dispose_engines()
             return self._unknown_notices()
 
-    def _unknown_notices(self) -> list[tuple[int, str]]:
+    def _unknown_notices(self) -> list[tuple[int, str, str]]:
+        """(id, recipient, subject) of every notice whose outcome is unknown."""
         from sqlmodel import select
 
-        from models import Notice
+        from models import Agency, Notice
         from models.db import session_scope
 
         with session_scope(self.db.url) as session:
-            return [(n.id, n.subject) for n in session.exec(select(Notice).where(Notice.status == "unknown"))]
+            slugs = {a.id: a.slug for a in session.exec(select(Agency))}
+            rcpt = {"office": OFFICE, "admins": ADMINS}
+            return [(n.id, rcpt.get(n.audience) or f"{slugs.get(n.agency_id)}@agency.example.cn", n.subject)
+                    for n in session.exec(select(Notice).where(Notice.status == "unknown"))]
 
     def waiting(self) -> int:
         t = self.tables()
