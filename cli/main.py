@@ -102,7 +102,10 @@ def worker(concurrency: int = typer.Option(2, help="Worker processes."),
     check_broker(settings.broker_url)  # Celery would retry forever; say it once and let the supervisor retry
     from worker.celery_app import app as celery_app
 
-    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues])
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues]
+    if "ocr" in queues.split(","):  # a scan takes seconds a page: one at a time, not a reserve other workers wait on
+        argv.append("--prefetch-multiplier=1")
+    celery_app.worker_main(argv)
 
 
 @app.command()
