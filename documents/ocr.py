@@ -401,7 +401,12 @@ def _table(lines: list[list[Box]], is_row: list[bool], height: float,
     label_edge = max((b.x1 for k in rows for b in lines[k] if not b.is_value and b.x1 <= first_value), default=0.0)
     heads = [b for line in above for b in line if not b.is_value and b.x0 >= label_edge and b.w <= 4.5 * height]
     heads = [b for b in heads if not _spans_columns(b, heads, height)]
-    columns = _columns(values + heads, height)
+    columns = _columns(values, height)
+    # A header cell adds a column only where no number stands (a column blank in every row):
+    # header text read as one box over two columns (a grey page's merged fragments) would
+    # otherwise join those columns into one, and every row of the table would lose its grid.
+    columns = sorted(columns + _columns([b for b in heads if not any(
+        min(z, b.x1) - max(a, b.x0) > 0 for a, z in columns)], height))
     if continues and carry and len(carry["columns"]) > len(columns) and all(
             any(min(b, z) - max(a, y) > 0 for y, z in carry["columns"]) for a, b in columns):
         columns = carry["columns"]  # the first rows of a page go on with the last page's table
