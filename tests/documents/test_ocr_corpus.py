@@ -116,22 +116,17 @@ def _wrong(expected: dict, report: dict) -> list[str]:
     return out
 
 
-# What the reader still got wrong when measured (main 1ed0388, 2026-12-07): fields read as
-# another number, or left out without being said doubtful. Not strict, because the OCR reader
+# What the reader still got wrong when measured (main 1ed0388 and the columns fix after it,
+# 2026-12-07): fields read as another number, or left out without being said doubtful. Not strict, because the OCR reader
 # was changing under this list: a scan that passes shows as XPASS in the run's summary; then
 # remove its line. The summary (and bench/ocr.py) print the counts per dpi and per scan.
 UNSAID = {
-    "s02-liuxi-2021-200-skew.pdf": "15 of 200 fields left out unsaid (a skewed page)",
-    "s05-xishan-2020-t2019-200-seal.pdf": "6 of 198 fields left out unsaid (seal over table 三)",
-    "s06-xishan-2020-t2019-150-copy.pdf": "14 of 198 fields left out unsaid, 97 doubtful (150 dpi photocopy)",
-    "s07-nanling-2021-blanks-300-seal.pdf": "2 numbers stated where the page leaves the cell blank (seal)",
-    "s08-nanling-2021-blanks-150-copy.pdf": "15 of 84 left out unsaid, 1 wrong (blanks, seal, photocopy)",
-    "s10-beihu-2019-t2019-150-twocol.pdf": "1 of 158 fields left out unsaid",
-    "s12-huxi-2022-200-long.jpg": "1 of 200 fields left out unsaid",
+    "s05-xishan-2020-t2019-200-seal.pdf": "4 of 198 fields left out unsaid (cells under the seal over table 三)",
+    "s07-nanling-2021-blanks-300-seal.pdf": "at times 2 numbers stated where the page leaves the cell blank (seal)",
     "s14-nanling-2021-table-images.html": "read_document does not OCR pictures inside an HTML body (the pipeline does)",
     "s15-huxi-2022-150-copy.pdf": "6 of 200 fields left out unsaid (150 dpi photocopy, seal)",
 }
-LOW = {200: "576 of 598 fields exact (96.3 %)", 150: "854 of 1,122 fields exact (76.1 %; s14 reads none)"}
+LOW = {150: "1,030 of 1,122 fields exact (s14 reads none here; 1,030 of the other 1,038)"}
 
 
 def _known(value, reason: str | None):
@@ -166,7 +161,7 @@ def test_scan_never_states_a_wrong_number(pytestconfig, path):
     assert report["meta"]["template"] == expected["meta"]["template"]
 
 
-@pytest.mark.parametrize("dpi", [_known(200, LOW[200]), _known(150, LOW[150])])
+@pytest.mark.parametrize("dpi", [_known(200, LOW.get(200)), _known(150, LOW.get(150))])
 def test_noisy_scans_read_at_least_97_percent_exactly(dpi):
     group = [p for p in EXPECTED if _load(p)["scan"]["dpi"] == dpi]
     totals = {"values": 0, "exact": 0}
