@@ -91,8 +91,17 @@ def test_work_past_its_lease_and_given_up_is_said_with_the_command_that_retries_
     from models.types import utcnow
     from worker.reconciler import reconcile
 
+    from sqlmodel import update
+
+    from models.db import session_scope
+    from models.report import Snapshot
+
     cycle_losing(rt, {"parse_snapshot"})
-    out = status(rt, env={"NIANBAO_LEASE_PARSE": "1"})
+    with session_scope(rt.db_url) as session:  # every lost parse has waited a minute (not "whatever the clock did")
+        session.exec(update(Snapshot).where(Snapshot.work_state == "parse")
+                     .values(state_since=utcnow() - timedelta(minutes=1)))
+        session.commit()
+    out = status(rt, env={"NIANBAO_LEASE_PARSE": "30"})
     assert "待读取 11 项" in out and "其中 11 项超时（将自动重新派发）" in out, out  # stuck, and said so
 
     rt.settings.max_attempts = 1
