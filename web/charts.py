@@ -95,12 +95,15 @@ def line_chart(title: str, points: list[tuple[str, float]], *, low: float = 0, h
     """A trend (e.g. an agency's score by year), each point labelled with its value; room is
     kept above the highest label and below the axis labels so nothing is clipped."""
     height, left, right, top, bottom = 170, 40, 30, 22, 140  # room for "2025年" under the end points
+    # The first point stands this far right of the axis, so its value label (centred on it, as
+    # wide as "100") clears the axis labels (right-aligned at left - 4) at any height.
+    inset = FONT * 0.6 * len(f"{high:g}") / 2 + 8
     n = len(points)
-    step = (WIDTH - left - right) / max(1, n - 1) if n > 1 else 0
+    step = (WIDTH - left - inset - right) / max(1, n - 1) if n > 1 else 0
     span = (high - low) or 1
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        x = left + step * i if n > 1 else WIDTH / 2
+        x = left + inset + step * i if n > 1 else WIDTH / 2
         return x, bottom - (bottom - top) * (min(max(v, low), high) - low) / span
 
     body = [f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - right}" y2="{bottom}" stroke="{COLOURS["muted"]}"/>']

@@ -208,18 +208,42 @@ def test_the_rule_preview_counts_a_severity_change(world, director):
     assert int(re.search(r'id="diff-count">(\d+)<', page).group(1)) >= 1 and "警示 → 错误" in page
 
 
+def _text_boxes(svg: str) -> list[tuple[str, float, float, float, float]]:
+    """(text, left, top, right, bottom) of every label of a rendered chart, as a browser lays it out
+    near enough: CJK one em wide, digits and latin about 0.6 em, the glyphs from one em above the
+    baseline to 0.3 em below it."""
+    boxes = []
+    for x, y, size, anchor, text in re.findall(
+            r'<text x="([\d.]+)" y="([\d.]+)" font-size="(\d+)" text-anchor="(\w+)"[^>]*>([^<]*)</text>', svg):
+        x, y, size = float(x), float(y), int(size)
+        width = sum(size if ord(ch) > 0x2e80 else size * 0.6 for ch in text)
+        left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+        boxes.append((text, left, y - size, left + width, y + size * 0.3))
+    return boxes
+
+
 def test_trend_chart_labels_stay_inside_the_picture():
     from web.charts import FONT, WIDTH, line_chart
 
     svg = str(line_chart("历年得分", [("2023年", 100), ("2024年", 0), ("2025年", 100)]))
     height = int(re.search(r'viewBox="0 0 \d+ (\d+)"', svg).group(1))
-    for x, y, size, anchor, text in re.findall(
-            r'<text x="([\d.]+)" y="([\d.]+)" font-size="(\d+)" text-anchor="(\w+)"[^>]*>([^<]*)</text>', svg):
-        x, y, size = float(x), float(y), int(size)
-        width = sum(size if ord(ch) > 0x2e80 else size * 0.6 for ch in text)  # CJK one em, digits about 0.55
-        left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
-        assert y - size >= 0 and y + size * 0.3 <= height, (text, y)  # the old chart drew "100" at y=2
-        assert left >= 0 and left + width <= WIDTH + FONT, (text, x)
+    for text, left, top, right, bottom in _text_boxes(svg):
+        assert top >= 0 and bottom <= height, (text, top)  # the old chart drew "100" at y=2
+        assert left >= 0 and right <= WIDTH + FONT, (text, left)
+
+
+@pytest.mark.parametrize("scores", [[100, 80, 90], [50, 60], [0, 100, 0], [100], [98.5, 100, 100, 75, 60, 100]])
+def test_trend_chart_labels_do_not_overlap(scores):
+    """The first point's value stood over the axis's "100" (a score of 100 the first year)."""
+    from web.charts import line_chart
+
+    svg = str(line_chart("历年得分", [(f"{2020 + i}年", v) for i, v in enumerate(scores)]))
+    boxes = _text_boxes(svg)
+    assert len(boxes) == 3 + 2 * len(scores)  # the axis's 0, 50, 100; each point's value and year
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2]
+            assert apart, f"{a[0]!r} at {a[1:]} overlaps {b[0]!r} at {b[1:]}"
 
 
 def test_a_failed_repoll_says_it_failed(world, director):
