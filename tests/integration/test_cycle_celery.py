@@ -5,58 +5,25 @@ Celery worker processes, beat, three agency portals over HTTP (one agency has no
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
-import uuid
-from functools import partial
 
 import pytest
 
-from tests.conftest import EXAMPLES, REPO, Server, write_roster
+from tests.conftest import REPO
 from tests.test_cycle import plain_chinese_offences
-from tests.integration.test_celery_redis import Cluster, GatedHandler, redis_url  # noqa: F401  (fixture)
+from tests.integration.cluster import running_cluster
 
 pytestmark = pytest.mark.integration
 SLUGS = ["qinghe-fgj", "songlin-xian", "qinghe-sthj"]
 
 
 @pytest.fixture
-def cluster(tmp_path, db_url, redis_url, endpoint):  # noqa: F811
-    import shutil
-
-    root = tmp_path / "portals"
-    for slug in SLUGS:
-        shutil.copytree(EXAMPLES / "portals" / slug, root / slug)
-    handler = type("Handler", (GatedHandler,), {"arrived": threading.Event(), "release": threading.Event()})
-    server = Server(partial(handler, directory=str(root)))
-    prefix = f"nbtest-{uuid.uuid4().hex[:8]}:"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")},
-        "NIANBAO_BROKER_URL": redis_url,
-        "NIANBAO_DATABASE_URL": db_url,
-        "NIANBAO_HOME": str(tmp_path / "home"),
-        "NIANBAO_AGENCIES_FILE": str(write_roster(tmp_path / "agencies.yaml", server.base, endpoint, SLUGS)),
-        "NIANBAO_ALLOW_PRIVATE_HOSTS": "1",
-        "NIANBAO_TODAY": "2026-06-30",
-        "NIANBAO_BROKER_KEY_PREFIX": prefix,
-        "COLUMNS": "200",
-    }
-    c = Cluster(env, root, server, handler, endpoint, db_url, redis_url, prefix, tmp_path)
-    c.others = []
-    yield c
-    for proc in c.others:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    c.stop_workers()
-    server.close()
-    c.flush()
+def cluster(tmp_path, db_url, redis_url, endpoint):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
+    with running_cluster(tmp_path, db_url, redis_url, endpoint, SLUGS, clean, COLUMNS="200") as c:
+        yield c
 
 
 def expected_notices(ep) -> None:
