@@ -253,3 +253,39 @@ def test_the_overview_shows_stopped_work_and_unknown_notices_with_their_commands
     panel = page[page.index('id="work"'):page.index('id="board"')]
     assert not offences(visible(f"<html><body><section {panel}</section></body></html>"), "overview work panel")
     assert "boom" not in panel  # the technical reason goes to the admins' notice, not the page
+
+
+def test_ocr_pending_hands_a_waiting_scan_out_once_a_lease(tmp_path, db_url):
+    """The beat's ocr_pending claims a scan owing OCR in the database, as the reconciler does: a
+    scan whose message still waits in the queue is not handed out again; one that has waited
+    past NIANBAO_LEASE_OCR is, once (a second run, or the reconciler, at the same moment gets
+    nothing), and its attempt is counted."""
+    from config.settings import Settings
+    from models import Agency
+    from worker.parsing import ocr_pending
+    from worker.runtime import Runtime
+    from worker.steps import Next
+
+    rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url, broker_url=""))
+    with session_scope(db_url) as session:
+        agency = Agency(slug="nanling", name="南岭镇人民政府", level="government")
+        session.add(agency)
+        session.flush()
+        report = Report(agency_id=agency.id, url="http://example.invalid/scan.pdf", via="article",
+                        confidence=1.0, status="fetched")
+        session.add(report)
+        session.flush()
+        snapshot = Snapshot(report_id=report.id, sha256="0" * 64, content_type="application/pdf",
+                            parse_status="needs_ocr", parser_version="1", work_state="ocr")
+        session.add(snapshot)
+        session.commit()
+        sid = snapshot.id
+    assert ocr_pending(rt) == [] and ocr_pending(rt) == []  # its message is still in the queue
+    past = later(rt, "ocr")
+    assert ocr_pending(rt, now=past) == [Next("ocr_snapshot", sid)]
+    assert ocr_pending(rt, now=past) == []
+    assert [s for s in reconcile(rt, now=past).steps if s.step == "ocr_snapshot"] == []
+    with session_scope(db_url) as session:
+        assert session.get(Snapshot, sid).attempts == 1
+    assert ocr_pending(rt, now=later(rt, "ocr") + timedelta(seconds=rt.settings.lease("ocr"))) == [
+        Next("ocr_snapshot", sid)]

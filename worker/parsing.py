@@ -12,8 +12,8 @@ to step ocr_snapshot, which Celery routes to its own queue (``ocr``, its own wor
 concurrency: a batch of scans never delays the reading of other reports) and the embedded
 engine runs in-process. ocr_snapshot reads it by OCR within the bounds of the settings
 (NIANBAO_OCR_*) and records the outcome exactly as parse_snapshot does. A lost ocr message
-is redone by the beat's ocr_pending, which hands on every snapshot still owing OCR
-(work_state ``ocr``), and by the reconciler after NIANBAO_LEASE_OCR.
+is redone after NIANBAO_LEASE_OCR by the reconciler and by the beat's ocr_pending, which
+claims the scans still owing OCR (work_state ``ocr``) past that lease, as the reconciler does.
 """
 
 from __future__ import annotations
@@ -48,14 +48,19 @@ def ocr_snapshot(rt: Runtime, snapshot_id: int) -> list[Next]:
     return _parse(rt, snapshot_id, ocr=True)
 
 
-def ocr_pending(rt: Runtime) -> list[Next]:
-    """Every scan still waiting for OCR (its message lost, its worker gone), handed on again."""
-    from sqlmodel import select
+def ocr_pending(rt: Runtime, now=None) -> list[Next]:
+    """Every scan that has waited for OCR past its lease (NIANBAO_LEASE_OCR: its message lost,
+    its worker gone), handed on again. Claimed in the database as the reconciler claims work
+    (state and time, in one UPDATE): a scan whose message still waits in the queue is not
+    handed out a second time, and two runs at once never hand out one scan twice."""
+    from worker.reconciler import STAGES, claim
 
     if not rt.settings.ocr:
         return []
+    stage = next(s for s in STAGES if s.name == "ocr")
     with session_scope(rt.db_url) as session:
-        ids = session.exec(select(Snapshot.id).where(Snapshot.work_state == "ocr")).all()
+        ids = claim(session, rt, stage, now or utcnow())
+        session.commit()
     return [Next("ocr_snapshot", i) for i in ids]
 
 

@@ -104,12 +104,17 @@ def reconcile(rt: Runtime, now: datetime | None = None) -> Reconciled:
     return out
 
 
-def _sweep(session: Session, rt: Runtime, stage: Stage, now: datetime, out: Reconciled) -> list[int]:
+def _overdue(rt: Runtime, stage: Stage, now: datetime) -> list:
+    """The conditions of a row that owes ``stage``'s step and has waited past its lease."""
     model, state = stage.model, getattr(stage.model, stage.state)
-    cutoff = now - timedelta(seconds=rt.settings.lease(stage.name))
-    overdue = [state == stage.waiting, model.state_since < cutoff]
+    overdue = [state == stage.waiting, model.state_since < now - timedelta(seconds=rt.settings.lease(stage.name))]
     if stage.kind == "report":
         overdue.append(model.via != "ingest")
+    return overdue
+
+
+def _sweep(session: Session, rt: Runtime, stage: Stage, now: datetime, out: Reconciled) -> list[int]:
+    model, overdue = stage.model, _overdue(rt, stage, now)
     # Given up: handed out max_attempts times and still owed after another lease.
     for row in session.exec(select(model).where(*overdue, model.attempts >= rt.settings.max_attempts)
                             .order_by(model.id).limit(rt.settings.reconcile_batch)):
@@ -125,7 +130,15 @@ def _sweep(session: Session, rt: Runtime, stage: Stage, now: datetime, out: Reco
         if notice is not None:
             session.flush()
             out.steps.append(Next("deliver", notice.id))
-    # Handed out again; the lease restarts, so a slow queue gets one more copy per lease, not one a sweep.
+    return claim(session, rt, stage, now)
+
+
+def claim(session: Session, rt: Runtime, stage: Stage, now: datetime) -> list[int]:
+    """The ids of the rows that have waited past ``stage``'s lease, claimed: handed out again,
+    their lease restarted and an attempt counted in the one UPDATE that finds them, so a slow
+    queue gets one more copy per lease, not one a sweep, and two sweeps at once never claim one
+    row twice. The caller commits."""
+    model, overdue = stage.model, _overdue(rt, stage, now)
     ids = select(model.id).where(*overdue, model.attempts < rt.settings.max_attempts) \
         .order_by(model.state_since).limit(rt.settings.reconcile_batch)
     rows = session.execute(update(model).where(model.id.in_(ids), *overdue)
