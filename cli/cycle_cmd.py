@@ -13,7 +13,7 @@ console = Console()
 
 STEP_WORDS = {"poll_batch": "轮询批次", "poll_source": "轮询来源", "fetch_report": "抓取年报", "parse_snapshot": "读取文件",
               "evaluate": "评分", "plan_notices": "生成整改项和通知", "deliver": "发送通知"}
-WAIT_WORDS = {"fetch": "待抓取年报", "parse": "待读取文件", "evaluate": "待评分", "plan": "待生成通知", "deliver": "待发送通知"}
+WAIT_WORDS = {"poll": "待轮询来源", "fetch": "待抓取年报", "parse": "待读取文件", "evaluate": "待评分", "plan": "待生成通知", "deliver": "待发送通知", "digest": "待生成监测汇总"}
 
 
 def cycle(all_sources: bool = typer.Option(False, "--all", help="Poll every active source, not only those due."),

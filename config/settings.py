@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # The reconciler (worker/reconciler.py): work that has waited longer than its step's lease is
     # handed out again, at most max_attempts times, then ends failed (an admin notice, `nianbao retry`).
     reconcile_seconds: float = Field(60.0, gt=0, le=3600, description="Seconds between two reconciler sweeps.")
+    lease_poll: int = Field(600, ge=1, description="Seconds a claimed source may wait for its poll (longer than a "
+                            "poll batch takes).")
     lease_fetch: int = Field(600, ge=1, description="Seconds a discovered report may wait for its fetch.")
     lease_parse: int = Field(300, ge=1, description="Seconds a fetched document may wait to be read.")
     lease_evaluate: int = Field(300, ge=1, description="Seconds a read document may wait to be scored.")

@@ -59,3 +59,9 @@ class Source(SQLModel, table=True):
     unreachable_since: datetime | None = Field(default=None, sa_type=UTCDateTime)  # circuit breaker open
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Its poll as durable work (worker/polls.py): owed while not polled since poll_claimed_at; a poll
+    # running since poll_started_at under the message poll_token; handed out again poll_attempts times.
+    poll_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    poll_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    poll_token: str | None = None
+    poll_attempts: int = 0

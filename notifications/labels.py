@@ -45,7 +45,7 @@ LABELS: dict[str, dict[str, str]] = {
     "report_status": {"discovered": "已发现", "fetched": "已抓取", "fetch_failed": "抓取失败",
                       "ambiguous": "同年多份待确认", "failed": "多次未能完成，已停止"},
     # what a piece of work waits for (worker/reconciler.py, worker/backlog.py)
-    "work_stage": {"fetch": "待抓取", "parse": "待读取", "ocr": "待文字识别", "evaluate": "待评分", "plan": "待生成通知",
+    "work_stage": {"poll": "待轮询", "fetch": "待抓取", "parse": "待读取", "ocr": "待文字识别", "evaluate": "待评分", "plan": "待生成通知",
                    "deliver": "待发送"},
     "work_state": {"parse": "待读取", "ocr": "待文字识别", "evaluate": "待评分", "plan": "待生成通知", "done": "已完成",
                    "failed": "多次未能完成，已停止"},

@@ -59,7 +59,55 @@ def plain_chinese_offences(text: str) -> list[str]:
 
 def test_a_cycle_whose_finish_message_was_lost_is_finished_from_its_row(rt):
     """A distributed cycle is also a row: if its cycle_finish message is lost (a killed worker held
-    it, Redis restarted), the reconciler re-polls what it claimed and was not polled, then finishes it."""
+    it, Redis restarted) and its polls were lost too, the reconciler polls the sources again (they
+    are still owed, worker/polls.py), waits for them, then finishes the cycle itself."""
+    from collections import deque
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models import Source
+    from models.types import utcnow
+    from worker import cycle as cycles
+    from worker.reconciler import reconcile
+    from worker.runner import CycleReport, drain
+
+    begun = cycles.start(rt, all_sources=True)
+    cycles.hold(rt, begun, True)
+    assert cycles.overdue(rt) == []  # heard of just now: left to its own cycle_finish
+    old = utcnow() - cycles.lease(rt) - timedelta(seconds=1)
+
+    def unheard() -> None:
+        with session_scope(rt.db_url) as session:
+            session.execute(update(Health).where(Health.component.startswith(cycles.OPEN)).values(checked_at=old))
+            session.execute(update(Source).values(poll_claimed_at=old))
+            session.commit()
+
+    unheard()
+    assert cycles.overdue(rt) == []  # its polls are owed still: it waits for them
+    again = [s for s in reconcile(rt).steps if s.step == "poll_batch"]  # the lost polls, handed out again
+    assert sorted(i for s in again for i in s.arg["ids"]) == sorted(begun.source_ids)
+    drain(rt, deque(again), CycleReport())
+    unheard()
+    steps = cycles.overdue(rt)  # polled now: the rest of the cycle, here
+    drain(rt, deque(steps), CycleReport())
+    sthj = rt.endpoint.to("qinghe-sthj")
+    assert len(sthj) == 1 and "催报" in sthj[0]["title"]  # the deadline check ran
+    with session_scope(rt.db_url) as session:
+        assert cycles.open_cycles(session) == [] and session.get(Health, "cycle").ok
+    assert cycles.overdue(rt) == []
+
+
+def _polls_only(rt, polls) -> list:
+    """Run a cycle's polls and nothing after them: what they hand on is returned, not run."""
+    from worker import pipeline
+
+    return [nxt for step in polls for nxt in pipeline.run_step(rt, step.step, step.arg)]
+
+
+def test_two_cycles_at_once_are_each_finished_even_when_the_second_ones_finish_is_lost(rt):
+    """Each distributed cycle is a row of its own: the first cycle's finish does not close the
+    second's, so the reconciler finishes the second when its cycle_finish message was lost."""
     from collections import deque
     from datetime import timedelta
 
@@ -69,24 +117,60 @@ def test_a_cycle_whose_finish_message_was_lost_is_finished_from_its_row(rt):
     from worker import cycle as cycles
     from worker.runner import CycleReport, drain
 
+    first_begun = cycles.start(rt, all_sources=True)
+    first = cycles.hold(rt, first_begun, True)
+    second_begun = cycles.start(rt, all_sources=True)
+    second = cycles.hold(rt, second_begun, True)
+    assert first["id"] != second["id"]
+    handed = _polls_only(rt, first_begun.polls + second_begun.polls)
+    assert cycles.settle(rt, first) is not None  # the first cycle's cycle_finish: polled, so it finishes
+    with session_scope(rt.db_url) as session:
+        assert [row.component for row in cycles.open_cycles(session)] == [cycles.OPEN + second["id"]]
+        finished_first = session.get(Health, "cycle").checked_at
+    assert cycles.overdue(rt) == []  # the second was heard of a moment ago
+    with session_scope(rt.db_url) as session:  # … and then never again: its message was lost
+        session.execute(update(Health).where(Health.component.startswith(cycles.OPEN))
+                        .values(checked_at=utcnow() - cycles.lease(rt) - timedelta(seconds=1)))
+        session.commit()
+    steps = cycles.overdue(rt)
+    with session_scope(rt.db_url) as session:
+        assert cycles.open_cycles(session) == []
+        assert session.get(Health, "cycle").checked_at > finished_first  # finished by the reconciler
+    drain(rt, deque(handed + steps), CycleReport())
+    assert cycles.overdue(rt) == []
+
+
+def test_the_digest_waits_for_the_work_of_the_cycle_before_it(rt):
+    """A distributed cycle finishes once its polls are done, while the reports they found are still
+    fetched, read and scored: the digest is owed until that work has settled, then the reconciler
+    sends it, with every score."""
+    import csv
+    import io
+    from collections import deque
+
+    from models import Digest, Notice
+    from worker.status import agency_statuses
+    from worker import cycle as cycles
+    from worker.digest import owed_digest
+    from worker.reconciler import reconcile
+    from worker.runner import CycleReport, drain
+
     begun = cycles.start(rt, all_sources=True)
-    cycles.hold(rt, begun, True)
-    assert cycles.overdue(rt) == []  # heard of just now: left to its own cycle_finish
-    old = utcnow() - cycles.lease(rt) - timedelta(seconds=1)
+    state = cycles.hold(rt, begun, True)
+    handed = _polls_only(rt, begun.polls)  # the fetches the polls handed on are still queued
+    assert handed and all(s.step == "fetch_report" for s in handed)
+    steps = cycles.settle(rt, state)
     with session_scope(rt.db_url) as session:
-        session.execute(update(Health).where(Health.component == cycles.OPEN).values(checked_at=old))
-        session.commit()
-    again = cycles.overdue(rt)  # the polls were lost with the messages: handed out again, once a lease
-    assert [s.step for s in again] == ["poll_batch"] and sorted(again[0].arg["ids"]) == sorted(begun.source_ids)
-    assert cycles.overdue(rt) == []
-    drain(rt, deque(again), CycleReport())
+        assert session.exec(select(Digest)).all() == []  # not built over unfetched reports
+    assert cycles.waiting(rt)["digest"] == 1 and owed_digest(rt) == []
+    drain(rt, deque(handed + steps), CycleReport())  # fetched, read, scored, planned, delivered
     with session_scope(rt.db_url) as session:
-        session.execute(update(Health).where(Health.component == cycles.OPEN).values(checked_at=old))
-        session.commit()
-    steps = cycles.overdue(rt)  # polled now: the rest of the cycle, here
-    drain(rt, deque(steps), CycleReport())
-    sthj = rt.endpoint.to("qinghe-sthj")
-    assert len(sthj) == 1 and "催报" in sthj[0]["title"]  # the deadline check ran
+        assert session.exec(select(Digest)).all() == []  # the reconciler's part
+    drain(rt, deque(reconcile(rt).steps), CycleReport())  # settled: the reconciler sends the digest
+    assert cycles.waiting(rt)["digest"] == 0
     with session_scope(rt.db_url) as session:
-        assert session.get(Health, cycles.OPEN) is None and session.get(Health, "cycle").ok
-    assert cycles.overdue(rt) == []
+        digest = session.get(Notice, session.exec(select(Digest)).one().notice_id)
+        scored = sum(1 for row in agency_statuses(session, rt.today()) if row.score is not None)
+    rows = list(csv.DictReader(io.StringIO(digest.attachment)))
+    assert scored and sum(1 for r in rows if r["得分"]) == scored
+    assert digest.status == "sent"

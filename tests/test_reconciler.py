@@ -289,3 +289,51 @@ def test_ocr_pending_hands_a_waiting_scan_out_once_a_lease(tmp_path, db_url):
         assert session.get(Snapshot, sid).attempts == 1
     assert ocr_pending(rt, now=later(rt, "ocr") + timedelta(seconds=rt.settings.lease("ocr"))) == [
         Next("ocr_snapshot", sid)]
+
+
+def test_a_poll_lost_outside_a_cycle_is_polled_again_after_its_lease_and_never_twice_at_once(rt):
+    """Beat's poll_due claims the due sources for 30 minutes; their poll_batch message is lost. The
+    sources stay owed a poll and the reconciler hands it out again after the poll lease, not after
+    the claim. A source is polled by one message at a time; a late duplicate polls nothing."""
+    from models import Source
+    from worker import polls
+
+    def shift(**columns):  # a source's times moved back past the poll lease, as the clock would
+        back = timedelta(seconds=rt.settings.lease("poll") + 1)
+        with session_scope(rt.db_url) as session:
+            for source in session.exec(select(Source)):
+                for column in columns:
+                    if getattr(source, column) is not None:
+                        setattr(source, column, getattr(source, column) - back)
+                session.add(source)
+            session.commit()
+
+    def polls_of(steps) -> list[int]:
+        return sorted(i for s in steps if s.step == "poll_batch" for i in s.arg["ids"])
+
+    pipeline.refresh_roster(rt)
+    lost = pipeline.due_sources(rt)  # beat's poll_due; the messages go nowhere
+    ids = polls_of(lost)
+    assert ids and pipeline.due_sources(rt) == []  # claimed: the next poll_due leaves them alone
+    assert waiting(rt)["poll"] == len(ids)
+    assert polls_of(reconcile(rt).steps) == []  # within the lease
+    shift(poll_claimed_at=True)
+    again = [s for s in reconcile(rt).steps if s.step == "poll_batch"]
+    assert polls_of(again) == ids
+    assert polls_of(reconcile(rt).steps) == []  # the lease restarted
+    # The lost message was only slow: both copies arrive. The first takes the sources; the other
+    # polls none of them while that poll runs; the first one's own retry may take them again.
+    assert polls.take(rt, ids, force=False, token=lost[0].arg["token"]) == ids
+    assert polls.take(rt, ids, force=False, token=again[0].arg["token"]) == []
+    assert polls.take(rt, ids, force=False, token=lost[0].arg["token"]) == ids
+    shift(poll_claimed_at=True)
+    assert polls_of(reconcile(rt).steps) == []  # a poll is under way: not handed out again
+    shift(poll_started_at=True)  # … until it has run past the lease: its worker was killed
+    assert polls_of(reconcile(rt).steps) == ids
+    drain(rt, deque(lost), CycleReport())
+    assert not any(waiting(rt).values())
+    assert pipeline.run_step(rt, "poll_batch", again[0].arg) == []  # polled since its claim: nothing to do
+    shift(poll_claimed_at=True, poll_started_at=True)
+    assert polls_of(reconcile(rt).steps) == []
+    fgj = rt.endpoint.to("qinghe-fgj")
+    assert len(fgj) == 1 and "ARI-01" in fgj[0]["message"]

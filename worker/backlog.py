@@ -26,7 +26,7 @@ LIST_LIMIT = 50  # failed and unknown items listed (the counts are exact)
 
 @dataclass
 class StepBacklog:
-    step: str  # fetch | parse | ocr | evaluate | plan | deliver
+    step: str  # poll | fetch | parse | ocr | evaluate | plan | deliver
     label: str  # Chinese: 待抓取 …
     waiting: int
     overdue: int  # waited past the lease: the reconciler's next sweep hands them out again
@@ -74,7 +74,10 @@ def backlog(session: Session, settings, now: datetime | None = None, reference_n
     """reference_now: the clock notices' retry times are on (Runtime.now(); a pinned test date)."""
     now = now or utcnow()
     reference_now = reference_now or now
-    steps = []
+    from worker import polls
+
+    count, oldest, late = polls.waiting(session, now, timedelta(seconds=settings.lease("poll")))
+    steps = [StepBacklog("poll", label("work_stage", "poll"), count, late, _age(now, oldest), 0)]
     for stage in STAGES:
         model, state = stage.model, getattr(stage.model, stage.state)
         where = [state == stage.waiting] + ([model.via != "ingest"] if stage.kind == "report" else [])

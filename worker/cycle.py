@@ -17,6 +17,8 @@ Each finished cycle is recorded (Health "cycle"), which `status` and /healthz sh
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,6 +38,7 @@ from worker.planning import check_deadlines
 from worker.runtime import Runtime
 from worker.steps import Next
 
+log = logging.getLogger(__name__)
 COMPONENT = "cycle"
 FINISH_WAIT = timedelta(minutes=pipeline.CLAIM_MINUTES)  # the claims lapse then: polling is beat's again
 FINISH_RECHECK_SECONDS = 3
@@ -71,81 +74,76 @@ def unpolled_ids(rt: Runtime, started_at: datetime, source_ids: list[int]) -> li
     return sorted((set(source_ids) & active) - polled)
 
 
-def polls_again(rt: Runtime, source_ids: list[int], all_sources: bool) -> list[Next]:
-    """The polls of claimed sources whose poll was lost (its message went with a killed worker or
-    a restarted broker): their claim would otherwise keep them unpolled for CLAIM_MINUTES."""
-    size = rt.settings.poll_batch_size
-    return [Next("poll_batch", {"ids": source_ids[i:i + size], "force": all_sources})
-            for i in range(0, len(source_ids), size)]
-
-
 # ---- the distributed cycle's durable state ---------------------------------------------------------
 # cycle_finish lives in the broker (a message with a countdown, held by a worker meanwhile): a killed
-# worker or a restarted Redis loses it. So the cycle is also a row (Health OPEN, its state as JSON),
-# touched by each cycle_finish, and the reconciler finishes a cycle not heard of for a lease.
+# worker or a restarted Redis loses it. So each cycle is also a row of its own (Health OPEN + its id,
+# its state as JSON), touched by each of its cycle_finish, and the reconciler finishes a cycle not
+# heard of for a lease. Two cycles at once are two rows: each is finished, by its message or here.
+# A lost poll is not the cycle's business: its source stays owed and the reconciler polls it again
+# (worker/polls.py); the cycle only waits for it.
 
-OPEN = "cycle_open"
+OPEN = "cycle_open:"
 
 
 def lease(rt: Runtime) -> timedelta:
-    """How long a cycle's polls, or its cycle_finish, may go unheard of before they are redone:
-    a poll is a fetch, so the fetch lease."""
-    return timedelta(seconds=rt.settings.lease("fetch"))
+    """How long a cycle's cycle_finish may go unheard of before the reconciler finishes the cycle
+    (cycle_finish looks again every FINISH_RECHECK_SECONDS): the poll lease."""
+    return timedelta(seconds=rt.settings.lease("poll"))
 
 
 def hold(rt: Runtime, begun: Started, all_sources: bool) -> dict:
-    """Record the cycle as owed its finish (merged with one still open); its state."""
-    from sqlalchemy.exc import IntegrityError
-
-    state = {"started_at": begun.started_at.isoformat(), "source_ids": begun.source_ids, "all": all_sources}
-    for _ in range(3):  # two cycles started at once both insert the row: the second merges into it
-        try:
-            with session_scope(rt.db_url) as session:
-                row = session.get(Health, OPEN, with_for_update=True)
-                if row is not None and row.message:
-                    old = json.loads(row.message)
-                    merged = {"started_at": min(old["started_at"], state["started_at"]),
-                              "source_ids": sorted(set(old["source_ids"]) | set(state["source_ids"])),
-                              "all": old["all"] or all_sources}
-                else:
-                    row, merged = row or Health(component=OPEN), state
-                row.ok, row.message, row.checked_at = True, json.dumps(merged), utcnow()
-                session.add(row)
-                session.commit()
-                return state
-        except IntegrityError:
-            continue
+    """Record the cycle as owed its finish; its state (what its cycle_finish message carries)."""
+    state = {"id": uuid.uuid4().hex[:12], "started_at": begun.started_at.isoformat(),
+             "source_ids": begun.source_ids, "all": all_sources}
+    with session_scope(rt.db_url) as session:
+        session.add(Health(component=OPEN + state["id"], ok=True, message=json.dumps(state), checked_at=utcnow()))
+        session.commit()
     return state
 
 
-def heard(rt: Runtime) -> None:
+def heard(rt: Runtime, cycle_id: str) -> None:
     """cycle_finish is alive (it looked again): the reconciler leaves the cycle to it."""
     with session_scope(rt.db_url) as session:
-        session.execute(update(Health).where(Health.component == OPEN).values(checked_at=utcnow()))
+        session.execute(update(Health).where(Health.component == OPEN + cycle_id).values(checked_at=utcnow()))
         session.commit()
 
 
-def close(rt: Runtime) -> None:
+def close(rt: Runtime, cycle_id: str) -> None:
     with session_scope(rt.db_url) as session:
-        session.execute(delete(Health).where(Health.component == OPEN))
+        session.execute(delete(Health).where(Health.component == OPEN + cycle_id))
         session.commit()
+
+
+def open_cycles(session) -> list[Health]:
+    return list(session.exec(select(Health).where(Health.component.startswith(OPEN)).order_by(Health.checked_at)))
 
 
 def overdue(rt: Runtime) -> list[Next]:
     """The reconciler's part: a cycle whose cycle_finish has not been heard of for a lease lost it.
-    Its lost polls are handed out again (once a lease), then it is finished here."""
+    While its polls are owed (the reconciler polls lost ones again) and FINISH_WAIT has not passed,
+    it is waited for; then it is finished here."""
     with session_scope(rt.db_url) as session:
-        row = session.get(Health, OPEN)
-        if row is None or row.checked_at > utcnow() - lease(rt):
-            return []
-        state = json.loads(row.message)
+        states = [json.loads(row.message) for row in open_cycles(session) if row.checked_at <= utcnow() - lease(rt)]
+    steps: list[Next] = []
+    for state in states:
+        steps += settle(rt, state, by_reconciler=True)
+    return steps
+
+
+def settle(rt: Runtime, state: dict, *, by_reconciler: bool = False) -> list[Next] | None:
+    """One look at an open cycle: None while its polls are still awaited (it is marked heard of),
+    else the cycle is finished (once, whoever comes first) and the steps to run are returned."""
     started_at = datetime.fromisoformat(state["started_at"])
     left = unpolled_ids(rt, started_at, state["source_ids"])
     if left and utcnow() - started_at < FINISH_WAIT:
-        heard(rt)
-        return polls_again(rt, left, state["all"])
+        heard(rt, state.get("id", ""))
+        return [] if by_reconciler else None
+    # Finished, then closed: a worker killed in between leaves the row, and the cycle is finished
+    # again (every part is idempotent: notices are keyed), never not at all.
     steps, errors = finish(rt, polled=len(state["source_ids"]) - len(left), left=len(left))
-    close(rt)
+    close(rt, state.get("id", ""))
+    for error in errors:
+        log.error("cycle: %s", error)
     return steps
 
 
@@ -204,10 +202,11 @@ def since(db_url: str, mark: dict[str, int], started_at: datetime) -> dict:
     return {"new": new, "polled": sum(polled.values()), "polls_failed": polled.get("failed", 0), "notices": notices}
 
 
-def waiting(rt: Runtime) -> dict[str, int]:
+def waiting(rt: Runtime, *, ocr: bool = True) -> dict[str, int]:
     """Work still owed a next step, per stage, from the work states (what a waiting `nianbao
-    cycle` watches). Scoring without rules does not move, so it is not waited for; notices
-    whose retry is due later are not either."""
+    cycle` watches; without ocr, scans waiting for OCR are not counted). Scoring without rules
+    does not move, so it is not waited for; notices whose retry is due later are not either."""
+    from worker.digest import OWED
     try:
         rt.rules.current()
         scoring = True
@@ -218,11 +217,15 @@ def waiting(rt: Runtime) -> dict[str, int]:
         def count(model, *where) -> int:
             return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
+        from worker import polls
+
         return {
+            "poll": polls.waiting(session, utcnow(), polls.lease(rt))[0],
             "fetch": count(Report, Report.status == "discovered", Report.via != "ingest"),
-            "parse": count(Snapshot, Snapshot.work_state.in_(("parse", "ocr"))),
+            "parse": count(Snapshot, Snapshot.work_state.in_(("parse", "ocr") if ocr else ("parse",))),
             "evaluate": count(Snapshot, Snapshot.work_state == "evaluate") if scoring else 0,
             "plan": count(Evaluation, Evaluation.work_state == "plan"),
             "deliver": count(Notice, (Notice.status == "sending") | (
                 (Notice.status == "pending") & ((Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now)))),  # noqa: E711
+            "digest": int(session.get(Health, OWED) is not None),  # due, waiting for the work above to settle
         }

@@ -9,10 +9,12 @@ import io
 from datetime import timedelta
 from itertools import groupby
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from models import Agency, Deficiency, Digest, Notice, Silence
+from models import Agency, Deficiency, Digest, Health, Notice, Silence
 from models.db import session_scope
+from models.types import utcnow
 from notifications.dates import cn_date
 from notifications.labels import label
 from worker.planning import add_notice, expected_year
@@ -32,13 +34,48 @@ def digest_due(session: Session, rt: Runtime) -> bool:
     return last is None or rt.today() - last.period_end.date() >= timedelta(days=rt.settings.digest_days)
 
 
+OWED = "digest_owed"  # a Health row: the digest is due and waits for the work in flight to settle
+SETTLE_WAIT = timedelta(minutes=30)  # at most this long: a pipeline that never settles still gets its digest
+
+
 def send_digest(rt: Runtime, *, force: bool = False) -> list[Next]:
+    """The digest, when it is due (or forced), built once the work in flight has settled: nothing
+    polled, fetched, read, scored or planned is still owed (a scan waiting for OCR is not waited
+    for), so it reports the cycle that precedes it, scores and deficiencies included. Until then it
+    is owed (a row); the reconciler sends it once the work has settled, or after SETTLE_WAIT."""
     with session_scope(rt.db_url) as session:
         if not force and not digest_due(session, rt):
+            session.execute(delete(Health).where(Health.component == OWED))
+            session.commit()
+            return []
+        owed = session.get(Health, OWED)
+        if not force and unsettled(rt) and not (owed and owed.checked_at <= utcnow() - SETTLE_WAIT):
+            if owed is None:
+                session.add(Health(component=OWED, ok=True, message="waiting for the work in flight",
+                                   checked_at=utcnow()))
+                session.commit()
             return []
         notice = build_digest(session, rt)
+        session.execute(delete(Health).where(Health.component == OWED))
         session.commit()
         return [Next("deliver", notice.id)] if notice else []
+
+
+def owed_digest(rt: Runtime) -> list[Next]:
+    """The reconciler's part: a digest that waited for the work to settle is sent once it has."""
+    with session_scope(rt.db_url) as session:
+        if session.get(Health, OWED) is None:
+            return []
+    return send_digest(rt)
+
+
+def unsettled(rt: Runtime) -> dict[str, int]:
+    """The work still owed that the digest would report on (scans waiting for OCR and notices
+    apart): per step, when any."""
+    from worker.cycle import waiting
+
+    left = waiting(rt, ocr=False)
+    return {step: n for step, n in left.items() if n and step not in ("deliver", "digest")}
 
 
 def build_digest(session: Session, rt: Runtime):

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 from typing import Callable
 
-from sqlmodel import update
-
 from config.agencies import AgencyFileError, load_roster
-from models import Health, Source
+from models import Health
 from models.db import session_scope
 from models.types import utcnow
 from worker.delivery import deliver
 from worker.errors import RulesUnavailable
 from worker.parsing import ocr_snapshot, parse_snapshot
 from worker.planning import plan_notices
-from worker.polling import fetch_report, host_of, poll_batch, poll_source
+from worker import polls
+from worker.polling import fetch_report, poll_source
 from worker.roster import sync_roster
 from worker.runtime import Runtime
 from worker.scoring import evaluate
@@ -27,7 +25,7 @@ log = logging.getLogger(__name__)
 
 STEP_FUNCTIONS: dict[str, Callable[[Runtime, int], list[Next]]] = {
     "poll_source": poll_source,
-    "poll_batch": poll_batch,
+    "poll_batch": polls.poll_batch,  # takes its sources first: never two polls of one source at once
     "fetch_report": fetch_report,
     "parse_snapshot": parse_snapshot,
     "ocr_snapshot": ocr_snapshot,
@@ -98,28 +96,14 @@ def check_rules(rt: Runtime) -> bool:
     return ok
 
 
-CLAIM_MINUTES = 30  # a claimed source is not handed out again meanwhile; its poll sets the real next time
+CLAIM_MINUTES = polls.CLAIM_MINUTES
 
 
 def due_sources(rt: Runtime, *, all_sources: bool = False) -> list[Next]:
     """Sources whose next poll time has come (all active ones with all_sources, which also
-    re-checks every recent report), in batches of poll_batch_size. A host's sources go in the
-    same batch, so its per-host limits hold across the whole cycle. Claims the sources for a
-    while, so a second poll_due in the meantime does not enqueue them again."""
-    now = utcnow()
-    with session_scope(rt.db_url) as session:
-        # Claim and list in one statement (UPDATE … RETURNING: PostgreSQL, SQLite ≥ 3.35).
-        claim = (update(Source).where(Source.active == True)  # noqa: E712
-                 .values(next_poll_at=now + timedelta(minutes=CLAIM_MINUTES))
-                 .returning(Source.id, Source.url))
-        if not all_sources:
-            claim = claim.where((Source.next_poll_at == None) | (Source.next_poll_at <= now))  # noqa: E711
-        rows = [tuple(r) for r in session.execute(claim)]
-        session.commit()
-    rows.sort(key=lambda r: (host_of(r[1]), r[0]))
-    size = rt.settings.poll_batch_size
-    return [Next("poll_batch", {"ids": [r[0] for r in rows[i:i + size]], "force": all_sources})
-            for i in range(0, len(rows), size)]
+    re-checks every recent report), claimed and in batches (worker/polls.py): a poll lost with
+    its message is handed out again by the reconciler after the poll lease."""
+    return polls.claim_due(rt, all_sources=all_sources)
 
 
 def refresh_expectations(rt: Runtime) -> int:

@@ -4,6 +4,7 @@ Every piece of work is a row in a waiting state, since a time (`state_since`):
 
 | step           | owed by                                     | kind (`nianbao retry KIND ID`) |
 |----------------|---------------------------------------------|--------------------------------|
+| poll_batch     | source claimed, not polled since (polls.py) | (polled again at its next time) |
 | fetch_report   | report.status = discovered                  | report                         |
 | parse_snapshot | snapshot.work_state = parse                 | snapshot                       |
 | ocr_snapshot   | snapshot.work_state = ocr (a scan)          | snapshot                       |
@@ -63,7 +64,7 @@ STAGES = (
     Stage("evaluate", "evaluate", "snapshot", Snapshot, "work_state", "evaluate"),
     Stage("plan", "plan_notices", "evaluation", Evaluation, "work_state", "plan"),
 )
-STEP_DONE = {"fetch": "抓取", "parse": "读取", "ocr": "文字识别", "evaluate": "评分", "plan": "生成通知", "deliver": "发送"}
+STEP_DONE = {"poll": "轮询", "fetch": "抓取", "parse": "读取", "ocr": "文字识别", "evaluate": "评分", "plan": "生成通知", "deliver": "发送"}
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Reconciled:
     steps: list[Next] = field(default_factory=list)
     handed: dict[str, int] = field(default_factory=dict)  # stage → items handed out again
     failed: list[tuple[str, int]] = field(default_factory=list)  # (kind, id) given up in this sweep
+    gave_up_polls: list[int] = field(default_factory=list)  # sources whose claim was given up (polled at their time)
     at: datetime | None = None
 
 
@@ -78,12 +80,15 @@ def reconcile(rt: Runtime, now: datetime | None = None) -> Reconciled:
     """One sweep over every step; returns the steps to run (hand them to the queue or run them)."""
     now = now or utcnow()
     out = Reconciled(at=now)
-    out_steps: list[Next] = []
     try:
         rt.rules.current()
         rules_ok = True
     except RulesUnavailable:
         rules_ok = False  # scoring waits for rules: its items neither move nor count attempts
+    from worker import polls
+
+    out_steps, out.gave_up_polls = polls.overdue(rt, now)  # lost polls: their sources are still owed
+    out.handed["poll"] = sum(len(s.arg["ids"]) for s in out_steps)
     with session_scope(rt.db_url) as session:
         for stage in STAGES:
             if stage.name == "evaluate" and not rules_ok:
@@ -98,6 +103,9 @@ def reconcile(rt: Runtime, now: datetime | None = None) -> Reconciled:
     notices = due_notices(rt, lease=timedelta(seconds=rt.settings.lease("deliver")))
     out.handed["deliver"] = len(notices)
     out.steps += notices
+    from worker.digest import owed_digest
+
+    out.steps += owed_digest(rt)  # a digest that waited for the work in flight, once it has settled
     _record_run(rt, out)
     if out.steps or out.failed:
         log.info("reconciler: handed out %s; gave up on %s", out.handed, out.failed)

@@ -208,25 +208,12 @@ def cycle(options: dict | None = None) -> None:
 @app.task(name="nianbao.cycle_finish", **RETRY)
 def cycle_finish(state: dict) -> None:
     """The cycle's deadlines, follow-up and deliveries, once its polls are done: until then it comes
-    back every few seconds (a message with a countdown, holding no worker)."""
-    from datetime import datetime
-
-    from models.types import utcnow
+    back every few seconds (a message with a countdown, holding no worker). Lost polls are the
+    reconciler's (worker/polls.py); a lost cycle_finish too (worker/cycle.py)."""
     from worker import cycle as cycles
 
-    rt = get_runtime()
-    started_at = datetime.fromisoformat(state["started_at"])
-    left_ids = cycles.unpolled_ids(rt, started_at, state["source_ids"])
-    left = len(left_ids)
-    if left and utcnow() - started_at < cycles.FINISH_WAIT:
-        cycles.heard(rt)
-        if not state.get("again") and utcnow() - started_at > cycles.lease(rt):
-            enqueue(cycles.polls_again(rt, left_ids, bool(state.get("all"))))  # once: their messages were lost
-            state = {**state, "again": True}
+    steps = cycles.settle(get_runtime(), state)
+    if steps is None:
         cycle_finish.apply_async(args=[state], countdown=cycles.FINISH_RECHECK_SECONDS)
         return
-    steps, errors = cycles.finish(rt, polled=len(state["source_ids"]) - left, left=left)
-    cycles.close(rt)
-    for error in errors:
-        log.error("cycle: %s", error)
     enqueue(steps)

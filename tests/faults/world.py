@@ -335,7 +335,7 @@ class World:
             # Short leases and a reconciler every 2 s: what takes minutes in production takes seconds here.
             "NIANBAO_RECONCILE_SECONDS": "2",
             "NIANBAO_SENDING_STALE_SECONDS": "8",
-            **{f"NIANBAO_LEASE_{step}": "8" for step in ("FETCH", "PARSE", "EVALUATE", "PLAN", "DELIVER")},
+            **{f"NIANBAO_LEASE_{step}": "8" for step in ("POLL", "FETCH", "PARSE", "EVALUATE", "PLAN", "DELIVER")},
             **settings,
         }
         (self.folder / "logs").mkdir()
