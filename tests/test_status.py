@@ -124,3 +124,25 @@ def test_work_past_its_lease_and_given_up_is_said_with_the_command_that_retries_
     out = status(rt)
     assert "处理失败" not in out and "已停止" not in out and "处理中" not in out, out
     assert "90分" in row_of(out, "青河区发展和改革局")
+
+
+def test_a_report_whose_fetch_failed_says_why_and_when_it_is_fetched_again(rt):
+    """A failed fetch is not lost work: the report is fetched again when its page is next polled
+    successfully (on the site's schedule, not every lease), and status says so, with the time."""
+    from sqlmodel import select
+
+    from models import Report, Source
+    from models.db import session_scope
+    from notifications.dates import cn_datetime
+
+    (rt.portals.root / "qinghe-fgj" / "nb2025.html").unlink()  # the report's page is gone: 404
+    cycle_losing(rt, set())
+    with session_scope(rt.db_url) as session:
+        report = session.exec(select(Report).where(Report.status == "fetch_failed")).one()
+        source = session.get(Source, report.source_id)
+    out = re.sub(r"[\s│.]+", "", status(rt))  # the table wraps the cell over lines
+    row = out[out.index("抓取失败"):out.index("抓取失败") + 300]
+    when = cn_datetime(source.next_poll_at).replace(" ", "")
+    assert f"下次成功轮询该栏目（{when}）时自动重新抓取" in row, out
+    assert f"nianbaoretryreport{report.id}" in row and "页面不存在" in row
+    assert "fetch_failed" not in out and "None" not in out

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Health, Notice, Report, Snapshot, Source
 from models.types import utcnow
-from notifications.dates import duration
-from notifications.labels import label
+from notifications.dates import cn_datetime, duration
+from notifications.labels import fetch_reason, label
 from worker.expectations import compute, filed_as_own
 from worker.planning import expected_year
 
@@ -61,7 +61,8 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
                                  .order_by(Agency.slug)))
     sources: dict[int, list] = defaultdict(list)
     for source in session.exec(select(Source.agency_id, Source.active, Source.status, Source.status_reason,
-                                      Source.failed_since, Source.last_ok_on, Source.last_polled_at)):
+                                      Source.failed_since, Source.last_ok_on, Source.last_polled_at, Source.id,
+                                      Source.next_poll_at)):
         sources[source.agency_id].append(source)
     # Each report with its current snapshot's parse status and newest evaluation, in one query:
     # `IN (<thousands of ids>)` would make the driver parse one placeholder per id.
@@ -72,7 +73,8 @@ def agency_statuses(session: Session, today: date) -> list[AgencyStatus]:
     for report in session.exec(
             select(Report.id, Report.agency_id, Report.year, Report.url, Report.title, Report.published_on,
                    Report.backdated, Report.visible_after, Report.first_seen_at, Report.latest_snapshot_id,
-                   Report.edit_count, Report.status_reason, Snapshot.parse_status, Snapshot.parse_error,
+                   Report.edit_count, Report.status_reason, Report.source_id, Snapshot.parse_status,
+                   Snapshot.parse_error,
                    Report.status.label("report_status"), Report.state_since.label("report_since"),
                    Snapshot.work_state.label("snapshot_work"), Snapshot.state_since.label("snapshot_since"),
                    Evaluation.id.label("evaluation_id"), Evaluation.score, Evaluation.grade, Evaluation.coverage,
@@ -124,8 +126,10 @@ def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: 
                 state, detail = "work_failed", report.status_reason or "多次未能完成抓取，已停止"
             elif report.report_status == "discovered":
                 state, detail = "processing", waited("已发现，等待抓取", report.report_since, now)
+            elif report.report_status == "fetch_failed":
+                state, detail = "not_fetched", fetch_retry(report, sources)
             else:
-                state, detail = "not_fetched", report.status_reason or "尚未抓取"
+                state, detail = "not_fetched", fetch_reason(report.status_reason) or "尚未抓取"
         elif report.parse_status == "needs_review":  # another agency's or year's report: not judged
             state, detail = "needs_review", report.parse_error
         elif report.snapshot_work == "failed":
@@ -158,6 +162,19 @@ def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: 
         open_other=sum(v for k, v in opened.items() if k not in ("error", "warning")),
         deadline=exp.deadline.isoformat(), state=state, detail=detail, fetch=fetch, region=agency.region or "",
         last_fetch=polled.isoformat() if polled else None, agency_id=agency.id, coverage=coverage)
+
+
+def fetch_retry(report, sources) -> str:
+    """A report whose fetch failed: why, and when it is fetched again. Not the reconciler's: the
+    fetch ran and the site answered (or did not); the report is fetched again when its page is
+    next polled successfully, on the site's own schedule (its poll interval, backed off while it
+    fails), so a site that is down is not asked again every few minutes."""
+    why = f"抓取失败：{fetch_reason(report.status_reason) or '原因未记录'}"
+    source = next((s for s in sources if s.id == report.source_id and s.active), None)
+    if source is None:
+        return f"{why}；其栏目已不再轮询，不会自动重试（处理后运行 nianbao retry report {report.id}）"
+    when = f"（{cn_datetime(source.next_poll_at)}）" if source.next_poll_at and source.next_poll_at > utcnow() else ""
+    return f"{why}；下次成功轮询该栏目{when}时自动重新抓取（立即重试：nianbao retry report {report.id}）"
 
 
 def _ocr_on() -> bool:
