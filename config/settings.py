@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     lease_deliver: int = Field(300, ge=1, description="Seconds a due notice may wait to be handed to delivery.")
     max_attempts: int = Field(5, ge=1, le=100, description="Times the reconciler hands a step out again "
                               "before the work is marked failed.")
+    notice_max_attempts: int = Field(12, ge=1, le=100, description="Deliveries of one notice (30 s doubling, "
+                                     "capped at an hour: about six hours at 12) before it is marked failed.")
     reconcile_batch: int = Field(5000, ge=1, description="Most items of one step handed out by one sweep.")
 
     def lease(self, step: str) -> int:

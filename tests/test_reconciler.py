@@ -337,3 +337,41 @@ def test_a_poll_lost_outside_a_cycle_is_polled_again_after_its_lease_and_never_t
     assert polls_of(reconcile(rt).steps) == []
     fgj = rt.endpoint.to("qinghe-fgj")
     assert len(fgj) == 1 and "ARI-01" in fgj[0]["message"]
+
+
+def test_a_notice_that_keeps_failing_is_failed_work_like_any_other(rt):
+    """A notice is tried NIANBAO_NOTICE_MAX_ATTEMPTS times (backoff between), then it is `failed`
+    like any stopped work: the admins are told with the command, `status` lists it with the same
+    `nianbao retry` command, and the retry sends it, attempts from zero."""
+    rt.settings.notice_max_attempts = 2
+    lost = run_losing(rt, {"deliver"})
+    victim = next(s.arg for s in lost if s.step == "deliver")
+    with session_scope(rt.db_url) as session:
+        session.execute(update(Notice).where(Notice.id != victim).values(status="sent"))  # only this one in play
+        session.commit()
+    rt.endpoint.down = True
+    for _ in range(rt.settings.notice_max_attempts):
+        with session_scope(rt.db_url) as session:
+            session.execute(update(Notice).where(Notice.id == victim).values(next_attempt_at=None))
+            session.commit()
+        drain(rt, deque([pipeline.Next("deliver", victim)]), CycleReport())
+    with session_scope(rt.db_url) as session:
+        notice = session.get(Notice, victim)
+        assert notice.status == "failed" and notice.attempts == rt.settings.notice_max_attempts
+        b = backlog(session, rt.settings)
+    assert [(i.kind, i.id, i.command) for i in b.failed] == [("notice", victim, f"nianbao retry notice {victim}")]
+    assert next(s for s in b.steps if s.step == "deliver").failed == 1
+    rt.endpoint.down = False
+    with session_scope(rt.db_url) as session:  # the admin notice was tried while the endpoint was down too
+        session.execute(update(Notice).where(Notice.audience == "admins").values(next_attempt_at=None))
+        session.commit()
+    drain(rt, deque(pending_notices(rt)), CycleReport())  # the admins hear of it
+    told = [m for m in rt.endpoint.to("admins") if f"nianbao retry notice {victim}" in m["message"]]
+    assert len(told) == 1
+    steps = retry(rt, "notice", victim)
+    assert steps == [pipeline.Next("deliver", victim)]
+    drain(rt, deque(steps), CycleReport())
+    with session_scope(rt.db_url) as session:
+        notice = session.get(Notice, victim)
+        assert notice.status == "sent" and notice.attempts == 1
+        assert backlog(session, rt.settings).failed == []

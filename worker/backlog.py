@@ -153,10 +153,12 @@ def _failed_items(session: Session) -> list[StuckItem]:
 
 
 def _notice_item(notice: Notice, state: str) -> StuckItem:
+    # A failed notice is retried like any failed work; one of unknown outcome is re-sent only after
+    # asking the recipient (or acknowledged): its own command.
+    command = f"nianbao retry notice {notice.id}" if state == "failed" else f"nianbao notices resend {notice.id}"
     return StuckItem("notice", notice.id, "deliver", state, notice.last_error,
                      notice.claimed_at.isoformat() if notice.claimed_at else None, notice.attempts,
-                     "", f"{label('notice_kind', notice.kind)}：{notice.subject}",
-                     f"nianbao notices resend {notice.id}")
+                     "", f"{label('notice_kind', notice.kind)}：{notice.subject}", command)
 
 
 def lines_zh(b: Backlog) -> list[str]:

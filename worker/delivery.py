@@ -3,7 +3,9 @@
 The row is claimed with a conditional UPDATE (pending → sending) so two workers, or a task
 run twice, cannot both send it. Each try is a DeliveryAttempt row (time, result, the
 provider's error, targets masked). Transient failures go back to pending with a backoff
-(for hours, then the row fails); permanent ones fail at once and tell the admins. A worker
+(NIANBAO_NOTICE_MAX_ATTEMPTS deliveries, about six hours, then the row fails); permanent ones
+fail at once. A failed notice is failed work like any other (worker/reconciler.py): the admins
+are told, `status` lists it, and `nianbao retry notice ID` (or `--failed`) sends it again. A worker
 that dies between claiming and recording leaves the row `sending`; sweep_stale marks it
 `unknown` instead of sending again: we say honestly that we do not know, rather than risk a
 duplicate notice to a government office.
@@ -33,7 +35,6 @@ from worker.runtime import Runtime
 from worker.steps import Next
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 12  # 30 s doubling, capped at an hour: about six hours of trying
 RECORD_TRIES = 6  # 0.5 s doubling: about half a minute to record an answer the provider gave
 
 
@@ -108,7 +109,7 @@ def _record_once(rt: Runtime, notice_id: int, targets: list[str], result) -> lis
         follow: list[Next] = []
         if result.ok:
             notice.status, notice.sent_at, notice.last_error = "sent", utcnow(), ""
-        elif result.permanent or notice.attempts >= MAX_ATTEMPTS:
+        elif result.permanent or notice.attempts >= rt.settings.notice_max_attempts:
             notice.status, notice.last_error = "failed", result.error
             follow = _tell_admins(session, rt, notice)
         else:
@@ -127,10 +128,11 @@ def _tell_admins(session: Session, rt: Runtime, notice: Notice) -> list[Next]:
         return []  # never alert about the alert: it stays failed and shows in `notices list`
     from worker.planning import add_notice
 
-    admin = add_notice(session, rt, f"admin:failed:{notice.id}", "admin", "admins", None, None, "admin",
+    admin = add_notice(session, rt, f"admin:failed:{notice.id}:{notice.attempts}:{int(utcnow().timestamp())}", "admin", "admins", None, None, "admin",
                        {"headline": f"通知发送失败：{notice.subject}",
                         "lines": [f"通知编号 {notice.id}，已尝试 {notice.attempts} 次", f"错误：{notice.last_error}",
-                                  "请检查收件地址或通知渠道配置，修正后可用 nianbao notices resend 重新发送。"]})
+                                  f"请检查收件地址或通知渠道配置，修正后运行 nianbao retry notice {notice.id} 重新发送"
+                                  "（nianbao retry --failed 重试全部停止的工作）。"]})
     session.flush()
     return [Next("deliver", admin.id)] if admin else []
 
@@ -194,11 +196,12 @@ def _tell_unknown(session: Session, rt: Runtime, notice: Notice) -> Notice | Non
 
 
 def resend(rt: Runtime, notice_id: int) -> bool:
-    """An admin's decision to try a failed, unknown or unrouted notice again."""
+    """An admin's decision to try a failed, unknown or unrouted notice again: its attempts from zero
+    (its delivery log keeps every earlier one)."""
     with session_scope(rt.db_url) as session:
         done = session.execute(update(Notice).where(Notice.id == notice_id,
                                                     Notice.status.in_(("failed", "unknown", "no_target")))
-                               .values(status="pending", next_attempt_at=None, last_error=""))
+                               .values(status="pending", next_attempt_at=None, last_error="", attempts=0))
         session.commit()
         return done.rowcount == 1
 

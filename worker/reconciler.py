@@ -20,8 +20,13 @@ After `NIANBAO_MAX_ATTEMPTS` it stops: the row is `failed` with its reason, the 
 notice naming the command that retries it, and `nianbao retry` (or `--failed`) sets it owing
 again. Every step is idempotent, so a late duplicate of a handed-out step changes nothing.
 
-Notices keep their own count (worker.delivery: each claim is an attempt, then `failed`); a
-notice whose worker died mid-send is `unknown`, never re-sent here (worker.delivery.sweep_stale).
+Notices count deliveries, not hand-outs (worker.delivery: each claim is an attempt, retried with
+a backoff of hours, NIANBAO_NOTICE_MAX_ATTEMPTS), and end in the same `failed` state: the admins
+are told, `status` lists it, `nianbao retry notice ID` or `--failed` sends it again. A notice whose
+worker died mid-send is `unknown`, never re-sent here (worker.delivery.sweep_stale).
+A source's poll (worker/polls.py) is owed from its claim; a report whose fetch *failed* (the site
+answered with an error, or not at all) is not lost work: it is fetched again by the next good poll
+of its page, on the site's schedule (worker/status.py says when).
 Runs every `NIANBAO_RECONCILE_SECONDS` from beat and in the embedded loop.
 """
 
