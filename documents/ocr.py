@@ -204,10 +204,16 @@ def engine():
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:
             raise NeedsOCR(f"a scan needs OCR and the OCR engine is not installed ({exc})") from exc
-        # The angle classifier turns upside-down lines; scans of reports are upright, and it
-        # costs a fifth of the time.
-        _ENGINE.append(RapidOCR(use_cls=False, print_verbose=False))
+        _ENGINE.append(RapidOCR(**SETTINGS))
     return _ENGINE[0]
+
+
+# How the engine runs (RapidOCR 1.4.4's parameters; measured with bench/ocr.py):
+# - no angle classifier: it turns upside-down lines; scans of reports are upright, and it
+#   costs a fifth of the time;
+# - one onnxruntime thread: with two, the second spins waiting for work and a page costs 30 %
+#   more CPU for the same boxes (the ocr queue's concurrency is what uses the cores).
+SETTINGS = {"use_cls": False, "print_verbose": False, "intra_op_num_threads": 1}
 
 
 def recognise(image, page: int):
