@@ -1,7 +1,7 @@
 """Reading scans: seconds a page and peak memory of nianbao's whole OCR reading, per dpi, next to
 the plain OCR engine's own time on the same pages (the floor), and the fields it reads.
 
-    .venv/bin/python bench/ocr.py [--quick] [scan …]
+    .venv/bin/python bench/ocr.py [--quick] [--settings JSON] [scan …]
 
 For each scan of tests/fixtures/scans, in a fresh process each:
 - reader: ``read_document(bytes, ocr=OcrOptions())`` as a worker reads a stored scan (the
@@ -13,6 +13,9 @@ engine (× floor), peak MB of each, and the table fields against the expected JS
 doubtful (not read, and said so), wrong (a number the page does not state there) and
 missing (not read, not said). Goal (issue 19): under 3 s a page, within 1.5× the floor,
 under 1 GB; clean 300 dpi all exact; 150 dpi with noise ≥ 97 % exact and none wrong.
+``--settings '{"intra_op_num_threads": -1}'`` runs both with the engine's settings
+(``documents.ocr.SETTINGS``, RapidOCR's parameters) changed so: a candidate measured against
+the settings as they stand, in the same run, on the same shared machine.
 A script that prints figures, not a test.
 """
 
@@ -43,11 +46,13 @@ def _peak_mb() -> float:
     return max(own.ru_maxrss, kids.ru_maxrss) / 1024
 
 
-def child(mode: str, name: str) -> dict:
+def child(mode: str, name: str, settings: str = "{}") -> dict:
     """One scan, one way, in this fresh process."""
     from documents import ocr
     from documents.errors import DocumentError
     from documents.reader import read_document
+
+    ocr.SETTINGS.update(json.loads(settings))
 
     data = (SCANS / name).read_bytes()
     expected = json.loads((SCANS / "expected" / f"{name}.json").read_text())
@@ -79,8 +84,9 @@ def child(mode: str, name: str) -> dict:
     return out
 
 
-def run(mode: str, name: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--child", mode, name], capture_output=True, text=True, cwd=REPO)
+def run(mode: str, name: str, settings: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", mode, name, settings], capture_output=True, text=True,
+                          cwd=REPO)
     if done.returncode:
         return {"scan": name, "error": f"crashed: {done.stderr.strip()[-300:]}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -89,7 +95,8 @@ def run(mode: str, name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--settings", default="{}", help="JSON: the engine's settings changed so (documents.ocr.SETTINGS)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("scans", nargs="*")
     args = parser.parse_args()
     if args.child:
@@ -98,10 +105,13 @@ def main() -> None:
     names = args.scans or (list(QUICK) if args.quick else sorted(
         p.name[:-5] for p in (SCANS / "expected").glob("*.json")))
     rows = []
+    from documents.ocr import SETTINGS
+
+    print(f"engine settings: {SETTINGS | json.loads(args.settings)}")
     print(f"{'scan':40} {'dpi':>4} {'pages':>5} {'reader s/p':>10} {'engine s/p':>10} {'×':>5} "
           f"{'peak MB':>8} {'engine MB':>9}  fields: exact / doubtful / wrong / missing")
     for name in names:
-        reader, engine = run("reader", name), run("engine", name)
+        reader, engine = run("reader", name, args.settings), run("engine", name, args.settings)
         rows.append((reader, engine))
         if "error" in reader:
             print(f"{name:40} not read: {reader['error']}")
