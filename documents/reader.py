@@ -24,12 +24,14 @@ import os
 import re
 import stat
 import zipfile
+from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
 
 from documents import limits
 from documents.docx import check_package, docx_to_layout
 from documents.encoding import decode_bytes
 from documents.errors import DocumentError, NeedsOCR, NotAReport, UnsupportedFormat
-from documents.html import html_to_layout, looks_like_html
+from documents.html import html_to_layout, image_sources, looks_like_html
 from documents.kind import follows_template, other_kind, report_list, says_report
 from documents.layout import Cell, Layout, Row
 from documents.meta import agency_of, find_title, level_hint, published_of, template_of, year_of
@@ -172,7 +174,9 @@ def _simplify(layout: Layout) -> Layout:
 def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | None = None,
               ocr: OcrOptions | None = None) -> ParsedReport:
     """Read a report file, reading at most ``max_bytes`` + 1 bytes of it (never the whole
-    of a larger file). Raises ``FileNotFoundError`` / ``OSError`` as open() does."""
+    of a larger file). With ``ocr``, the pictures of a saved HTML page are read from beside
+    it (``pictures_beside``), as the pipeline fetches them from the agency's site. Raises
+    ``FileNotFoundError`` / ``OSError`` as open() does."""
     from pathlib import Path
 
     path = Path(path)
@@ -195,15 +199,39 @@ def read_path(path, *, max_bytes: int = DEFAULT_MAX_BYTES, content_type: str | N
             del chunks
     if len(data) > max_bytes:
         raise too_large
-    return read_document(data, content_type=content_type, name=path.name, max_bytes=max_bytes, ocr=ocr)
+    return read_document(data, content_type=content_type, name=path.name, max_bytes=max_bytes, ocr=ocr,
+                         pictures=pictures_beside(path, max_bytes) if ocr is not None else None)
+
+
+def pictures_beside(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Callable[[str], bytes | None]:
+    """The pictures of a page saved as a file, by their ``src`` as written: a relative link
+    read from the page's own folder, as a browser resolves it (URL-escaped names too). Nothing
+    outside that folder, no other host's address, nothing over ``max_bytes``: None for those."""
+    from pathlib import Path
+
+    folder = Path(path).resolve().parent
+
+    def read(src: str) -> bytes | None:
+        link = urlsplit(src)
+        if link.scheme or link.netloc or not link.path:
+            return None
+        target = (folder / unquote(link.path)).resolve()
+        if not target.is_relative_to(folder) or not target.is_file() or target.stat().st_size > max_bytes:
+            return None
+        return target.read_bytes()
+
+    return read
 
 
 def read_document(data: bytes, *, content_type: str | None = None, name: str | None = None,
                   charset: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                  ocr: OcrOptions | None = None, pictures: dict[str, bytes] | None = None) -> ParsedReport:
+                  ocr: OcrOptions | None = None,
+                  pictures: Callable[[str], bytes | None] | None = None) -> ParsedReport:
     """Bytes → ParsedReport; every failure is a DocumentError (see the module docstring).
     ``ocr``: read a scan by OCR within these bounds (without it, a scan raises NeedsOCR);
-    ``pictures``: with ``ocr``, the pictures of an HTML page (src as written → bytes)."""
+    ``pictures``: with ``ocr``, how to get a picture of an HTML page by its src as written
+    (its bytes, or None when it cannot be had): the pipeline fetches it from the agency's
+    site, ``read_path`` reads it from beside the file."""
     if len(data) > max_bytes:
         raise DocumentError(f"document of {len(data):,} bytes is over the {max_bytes:,}-byte limit", status="too_large")
     try:
@@ -217,14 +245,14 @@ def read_document(data: bytes, *, content_type: str | None = None, name: str | N
 
 
 def _read(data: bytes, content_type: str | None, name: str | None, charset: str | None,
-          ocr: OcrOptions | None, pictures: dict[str, bytes] | None = None) -> ParsedReport:
+          ocr: OcrOptions | None, pictures: Callable[[str], bytes | None] | None = None) -> ParsedReport:
     if not data or not data.strip():
         raise NotAReport("empty document")
     fmt = sniff(data, content_type, name)
     if ocr is not None and fmt in ("html", "text") and not limits.sandboxed(fmt, data):
         # With OCR offered, a page whose tables are pictures reads them (none fetched: read
         # without them, not handed to OCR again).
-        return read_pictures(data, fmt, content_type, charset, pictures or {}, ocr)
+        return read_pictures(data, fmt, content_type, charset, pictures, ocr)
     if fmt == "image":
         if ocr is None:
             raise NeedsOCR("image: the report is a picture; it needs OCR")
@@ -278,15 +306,18 @@ def _splice(layout: Layout, pictures: dict) -> Layout:
     return out
 
 
-def read_pictures(data: bytes, fmt: str, content_type: str | None, charset: str | None, pictures: dict[str, bytes],
-                  ocr: OcrOptions) -> ParsedReport:
-    """An HTML page whose tables are pictures (``pictures``: src → the picture's bytes, as
-    fetched by the caller): each picture is read by OCR in a bounded child, its lines put
-    where it stands, and the page read as usual."""
+def read_pictures(data: bytes, fmt: str, content_type: str | None, charset: str | None,
+                  pictures: Callable[[str], bytes | None] | None, ocr: OcrOptions) -> ParsedReport:
+    """An HTML page whose tables are pictures (``pictures``: src → the picture's bytes, or
+    None): each picture of its body is read by OCR in a bounded child, its lines put where it
+    stands, and the page read as usual. A picture that cannot be had is left out (its table is
+    then missing, which the structure rules report)."""
     from documents import ocr as engine
 
     engine.preload()
-    wanted = [(src, image) for src, image in pictures.items() if image]
+    wanted = []
+    if pictures is not None and looks_like_html(data[:2048].decode("latin-1")):
+        wanted = [(src, image) for src in image_sources(data) if (image := pictures(src))]
 
     def recognise(_: bytes) -> dict:
         return {src: engine.scan(engine.image_pages(image, ocr), ocr) for src, image in wanted}

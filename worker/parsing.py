@@ -71,25 +71,27 @@ def _after_reading(rt: Runtime, snapshot: Snapshot, ocr: bool) -> str:
     return "ocr" if snapshot.parse_status == "needs_ocr" and rt.settings.ocr and not ocr else "done"
 
 
-def _pictures(rt: Runtime, session, report: Report, data: bytes) -> dict[str, bytes]:
-    """The pictures of an HTML report (its tables pasted as images), fetched from the agency's
-    own hosts like the report itself; one that cannot be fetched is left out (its table is
-    then missing, which the structure rules report)."""
+def _pictures(rt: Runtime, session, report: Report):
+    """How the pictures of an HTML report (its tables pasted as images) are had: fetched from
+    the agency's own hosts like the report itself, by their src as written (reader.read_pictures
+    asks for each). One that cannot be fetched is None (left out: its table is then missing,
+    which the structure rules report)."""
     from urllib.parse import urljoin
 
     from documents.errors import FetchError
-    from documents.html import image_sources, looks_like_html
 
-    if not looks_like_html(data[:2048].decode("latin-1")) or not report.url.startswith(("http://", "https://")):
-        return {}
+    if not report.url.startswith(("http://", "https://")):
+        return None
     allowed = session.get(Agency, report.agency_id).allowed_hosts
-    out = {}
-    for src in image_sources(data):
+
+    def fetch(src: str) -> bytes | None:
         try:
-            out[src] = rt.fetcher.get(urljoin(report.url, src), allowed_hosts=allowed).content
+            return rt.fetcher.get(urljoin(report.url, src), allowed_hosts=allowed).content
         except FetchError as exc:
             log.warning("picture %s of report %s not fetched: %s", src, report.id, exc.reason)
-    return out
+            return None
+
+    return fetch
 
 
 def _parse(rt: Runtime, snapshot_id: int, *, ocr: bool) -> list[Next]:
@@ -115,7 +117,7 @@ def _parse(rt: Runtime, snapshot_id: int, *, ocr: bool) -> list[Next]:
         if "charset=" in snapshot.content_type:
             charset = snapshot.content_type.split("charset=", 1)[1].strip()
         try:
-            pictures = _pictures(rt, session, report, data) if ocr else None
+            pictures = _pictures(rt, session, report) if ocr else None
             parsed = read_document(data, content_type=snapshot.content_type.split(";")[0], name=report.url,
                                    charset=charset, ocr=ocr_options(rt.settings) if ocr else None, pictures=pictures)
         except DocumentError as exc:
