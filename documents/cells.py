@@ -17,13 +17,17 @@ from functools import lru_cache
 
 from documents.encoding import nfkc
 
+# A table cell with ink that OCR recognised no number in (ocr.py writes it so): not a blank,
+# not a number, not a label; rows.fit makes its field doubtful, so no rule judges it.
+UNREAD_CELL = "\ufffd"
+UNREAD_REASON = "识别自扫描件：单元格有字迹但未能识别"
 _BLANKS = {"", "—", "——", "–", "-", "--", "/", "\\", "无", "空", "n/a", "na", "null", "none", "×", "*", "…", "..."}
 _NUMBER = re.compile(r"^([-+]?)(\d+(?:\.\d+)?)(万元|元|件|个|条|项|起|次|宗|人次|%)?$")
 
 
 @dataclass(frozen=True)
 class Value:
-    kind: str  # "number", "blank" or "label"
+    kind: str  # "number", "blank", "label", or "unread" (UNREAD_CELL)
     number: int | float | None = None
     unit: str | None = None
 
@@ -31,6 +35,8 @@ class Value:
 @lru_cache(maxsize=8192)  # a report repeats "0" hundreds of times
 def read_cell(text: str) -> Value:
     raw = nfkc(text).strip().lower()
+    if raw == UNREAD_CELL:
+        return Value("unread")
     raw = re.sub(r"\s+", "", raw).replace("−", "-").replace("－", "-")
     if raw.strip("—–-_ ") == "" and raw != "" and len(raw) <= 4:
         return Value("blank")

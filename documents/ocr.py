@@ -10,7 +10,8 @@ edges and undone on their centres; boxes whose centres lie on one baseline are a
 Inside a table (consecutive lines holding numbers) each row gathers the label fragments
 of its band (a label wrapped over two lines in its cell, a merged group cell beside it),
 and its numbers are put in the table's columns, found from the x-extents of every number
-of the table: a column with no box in a row is a blank cell. The lines are written as
+of the table: a column with no box in a row is looked at again alone (``cell_reader``): a
+number, a blank cell, or a cell with ink but no number read (doubtful). The lines are written as
 text (cells separated by tabs) and read by ``text.text_to_layout`` like any other text:
 sections, tables and prose come out of the same readers as HTML, PDF or DOCX.
 
@@ -34,6 +35,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
+from documents.cells import UNREAD_CELL
 from documents.errors import DocumentError, NeedsOCR
 from documents.limits import TooLarge
 
@@ -241,15 +243,18 @@ def skew(result) -> float:
 def cell_reader(pixels, angle: float, page: int):
     """A function reading the number in one table cell (x0..x1 of its column, its row's centre
     line, in the deskewed frame) that detection passed over: a lone "1" in a wide cell is
-    often not detected. The cell is cut out of the page, its ruling lines whitened, and, if
-    ink is left, recognised alone. Returns a Box, or None for a blank cell."""
+    often not detected, a "0" under a red seal neither. The cell is cut out of the page, each
+    pixel taken at its brightest channel (a red seal is light there, black ink dark, and
+    black ink under the seal stays dark, the seal's pink edges light), its ruling lines whitened, and, if ink is left,
+    made black on white and recognised alone. Returns a Box; a Box of ``UNREAD_CELL`` for a cell
+    with ink but no number recognised in it (never a blank: what it holds is not known);
+    None for a blank cell (no ink, or a dash or slash that says so)."""
     import numpy as np
 
+    from documents.cells import read_cell
+
     cos, sin = math.cos(angle), math.sin(angle)
-    grey = pixels.mean(axis=2) if pixels.ndim == 3 else pixels.astype(float)
-    if pixels.ndim == 3:  # coloured pixels (a red seal) are no ink of a number
-        spread = pixels.max(axis=2).astype(int) - pixels.min(axis=2)
-        grey = np.where(spread > 60, 255.0, grey)
+    grey = pixels.max(axis=2) if pixels.ndim == 3 else pixels
 
     def read(x0: float, x1: float, cy: float, height: float) -> Box | None:
         cx = (x0 + x1) / 2
@@ -263,19 +268,18 @@ def cell_reader(pixels, angle: float, page: int):
         lines_y, lines_x = dark.mean(axis=1) > 0.8, dark.mean(axis=0) > 0.8  # ruling lines, not ink of a number
         dark[lines_y, :] = False
         dark[:, lines_x] = False
-        if dark.sum() < 0.02 * height * height:  # less ink than a thin "1"
+        core = dark[int(0.15 * len(dark)):int(0.85 * len(dark))]  # a number's middle, not the cell's edges
+        if core.sum() < 0.03 * height * height:  # less ink than a thin "1": specks, a ruling line's stub
             return None
-        cell = crop.astype(np.uint8)
-        cell[lines_y, :] = 255
-        cell[:, lines_x] = 255
+        cell = np.where(dark, 0, 255).astype(np.uint8)
         result, _ = engine()(np.stack([cell] * 3, axis=2), use_det=False, use_cls=False, use_rec=True)
-        if not result:
-            return None
-        text, conf = result[0]
+        text, conf = (str(result[0][0]).strip(), float(result[0][1])) if result else ("", 0.0)
+        if text and read_cell(text).kind == "blank":
+            return None  # "—", "/": the report says the cell is not filled in
         # A second look is less sure than a detection: at most LOW confidence, so any identity
         # it breaks puts it in doubt (ocr_check.py).
-        box = Box(str(text).strip(), min(float(conf), 0.89), page, cx, cy, x1 - x0, height)
-        return box if box.text and box.is_value else None
+        box = Box(text, min(conf, 0.89), page, cx, cy, x1 - x0, height)
+        return box if box.text and box.is_value else Box(UNREAD_CELL, 0.0, page, cx, cy, x1 - x0, height)
 
     return read
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from documents.cells import UNREAD_CELL
 from documents.report import APPLICANT_COLUMNS, ParsedReport
 
 EXPLAINED_BELOW = 0.97  # a number recognised with less confidence may be the one wrong digit
@@ -72,7 +73,9 @@ def check(parsed: ParsedReport) -> None:
     """Move the OCR'd numbers the identities put in doubt from ``fields`` to ``doubtful``."""
     fields, info = parsed.fields, parsed.ocr
     doubt: dict[str, str] = {}
-    checks = [(name, terms, sum(sign * fields.get(k, 0) for k, sign in terms)) for name, terms in identities(fields)]
+    # An identity with a doubtful number in it (a cell with ink but no number read) says nothing.
+    checks = [(name, terms, sum(sign * fields.get(k, 0) for k, sign in terms)) for name, terms in identities(fields)
+              if not any(k in parsed.doubtful for k, _ in terms)]
     # A number in an identity that holds is borne out by it: it is not the one misread.
     borne_out = {k for _, terms, total in checks if abs(total) < 1e-9 for k, _ in terms}
     for name, terms, total in checks:
@@ -124,7 +127,8 @@ def apply_scan(parsed: ParsedReport, scan, fmt: str) -> ParsedReport:
         m = re.search(r"line (\d+)$", parsed.where.get(key, ""))
         if not m or not 0 < int(m.group(1)) <= len(lines):
             continue
-        boxes = [b for b in by_text.get(_squash(lines[int(m.group(1)) - 1]), []) if b is not None]
+        boxes = [b for b in by_text.get(_squash(lines[int(m.group(1)) - 1]), [])
+                 if b is not None and b["text"] != UNREAD_CELL]
         if not boxes:
             continue
         same = [b for b in boxes if _number(b["text"]) == value] or boxes

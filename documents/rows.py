@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from documents.cells import Value, read_cell
+from documents.cells import UNREAD_REASON, Value, read_cell
 from documents.layout import Cell, Row
 
 # A label line that starts with numbering starts a new label; an unnumbered line right
@@ -143,7 +143,17 @@ UNKNOWN = Value("unknown")
 
 
 def fit(cells: Sequence[Cell], k: int, check: Callable[[list[Value]], bool] | None = None) -> Fit:
-    """Read ``cells`` into ``k`` columns."""
+    """Read ``cells`` into ``k`` columns. A cell OCR saw ink in but recognised no number in
+    (cells.UNREAD_CELL) holds its column and is doubtful, with the reason, never a blank."""
+    result = _fit(cells, k, check)
+    unread = {i for i, v in enumerate(result.values) if v.kind == "unread"}
+    if unread and result.status != "short":
+        result.reason = result.reason or (UNREAD_REASON if not result.doubtful else None)
+        result.doubtful |= unread
+    return result
+
+
+def _fit(cells: Sequence[Cell], k: int, check: Callable[[list[Value]], bool] | None = None) -> Fit:
     vals = [read_cell(c.text) for c in cells]
     while len(vals) > k and vals and vals[0].kind == "blank":
         vals.pop(0)  # spacer cells between a label and its values (tab-separated copies)

@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 from documents.rows import Fit
 
 
+def _chinese(text: str | None) -> bool:
+    """A reason written for a person (rows.fit's, cells.UNREAD_REASON) is shown as it is."""
+    return bool(text) and "\u4e00" <= text[0] <= "\u9fff"
+
+
 @dataclass
 class _Tally:
     blank: list[str] = field(default_factory=list)  # "label / column" of blank cells
@@ -52,6 +57,7 @@ class Sink:
         for i, (key, value) in enumerate(zip(keys, result.values)):
             if i in result.doubtful and key not in self.fields:
                 self.doubtful[key] = (
+                    f"{result.reason}（表{section} {label} / {columns[i]}）" if _chinese(result.reason) else
                     f"{result.reason} ({section} {label}, line {line}); not read" if result.reason else
                     f"row has {result.given} values for {k} columns and the readings differ"
                     f" ({section} {label}, line {line})" if result.status != "short_placed" else

@@ -159,3 +159,96 @@ def test_no_rule_accuses_on_a_doubtful_reading_and_notices_say_recognised_from_a
     failed = [o for o in _judge(sure).outcomes if o.status == "fail" and key in str(o.evidence)]
     assert failed and all(o.evidence["scanned"][key] == 0.999 for o in failed)
     assert "以上数据识别自扫描件（文字识别），请以报告原件核对。" in explain(vars(failed[0])).lines
+
+
+def test_a_saved_page_has_its_pictures_read_from_beside_it_and_nowhere_else(tmp_path):
+    """read_path (so `nianbao parse`) gets an article page's pictures from the page's own folder,
+    by their src as written (relative, URL-escaped): never from outside it, another host or a
+    path of the machine, and never a file over the byte cap."""
+    from documents.reader import pictures_beside
+
+    page = tmp_path / "site" / "报告.html"
+    (page.parent / "报告.files").mkdir(parents=True)
+    (page.parent / "报告.files" / "表一.png").write_bytes(b"\x89PNG one")
+    (page.parent / "big.png").write_bytes(b"\x89PNG" + b"\x00" * 100)
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG secret")
+    read = pictures_beside(page, max_bytes=50)
+    assert read("报告.files/表一.png") == read("./%E6%8A%A5%E5%91%8A.files/%E8%A1%A8%E4%B8%80.png?v=2") == b"\x89PNG one"
+    assert read("../secret.png") is None and read(str(tmp_path / "secret.png")) is None
+    assert read("http://example.invalid/报告.files/表一.png") is None and read("big.png") is None
+    assert read("missing.png") is None and read("报告.files") is None
+
+
+def _page_with(draw) -> "np.ndarray":
+    import numpy as np
+
+    page = np.full((200, 300, 3), 255, np.uint8)
+    draw(page)
+    return page
+
+
+def test_a_red_seal_over_a_blank_cell_is_no_number():
+    """A seal's ring crossing a blank cell leaves pink-grey edge pixels (as sampled from s07's
+    scan, (161, 109, 113)): no ink of a number. Read as grey they made a "1" the page does not
+    state; taken at their brightest channel they are paper."""
+    from documents.ocr import cell_reader
+
+    def seal(page):
+        page[84:116, 149:154] = (161, 109, 113)  # the ring's edge, crossing the cell
+        page[84:88, 146:150] = (161, 109, 113)
+        page[60:84, 140:160] = (220, 60, 60)  # the ring's red body
+
+    assert cell_reader(_page_with(seal), 0.0, 0)(130, 170, 100, 40) is None
+
+
+def test_a_cell_with_ink_but_no_number_recognised_is_unread_not_blank():
+    """Ink that reads as no number (a blot, a scribble) is not a blank cell: the cell reader
+    says it could not read it (UNREAD_CELL), and a cell with only specks at its edge is blank."""
+    from documents.cells import UNREAD_CELL
+    from documents.ocr import cell_reader
+
+    def blot(page):
+        page[88:112, 140:160] = 0
+
+    def scribble(page):
+        for i in range(30):
+            page[85 + i, 135 + i:138 + i] = 0
+            page[85 + i, 165 - i:168 - i] = 0
+
+    def specks(page):
+        page[75:77, 140:170] = 0  # a ruling line's stub at the cell's top edge
+        page[100, 150] = page[95, 160] = 0
+
+    for draw in (blot, scribble):
+        box = cell_reader(_page_with(draw), 0.0, 0)(130, 170, 100, 40)
+        assert box is not None and box.text == UNREAD_CELL and box.conf == 0
+    assert cell_reader(_page_with(specks), 0.0, 0)(130, 170, 100, 40) is None
+
+
+def test_an_unread_cell_is_doubtful_with_its_reason_and_no_rule_judges_it(liuxi_scan):
+    """A table cell OCR saw ink in but read no number in goes through the doubtful path of every
+    text reading: its field is doubtful (识别自扫描件：单元格有字迹但未能识别), never a blank (a
+    value of absence the rules count as "not filled in"), and no rule fails on it."""
+    import re
+
+    from documents.cells import UNREAD_CELL
+    from documents.ocr_check import apply_scan
+    from documents.ocr import Scan
+    from documents.reader import _read_format
+    from documents.report import APPLICANT_COLUMNS
+
+    key = "apply.withheld.third_party.legal"
+    lines = liuxi_scan.text.split("\n")
+    number = int(re.search(r"line (\d+)$", liuxi_scan.where[key]).group(1))
+    cells = lines[number - 1].split("\t")
+    cells[len(cells) - len(APPLICANT_COLUMNS) + APPLICANT_COLUMNS.index("legal")] = UNREAD_CELL
+    lines[number - 1] = "\t".join(cells)
+    text = "\n".join(lines)
+    report = apply_scan(_read_format(text.encode("utf-8"), "scan", None, None), Scan(text), "pdf")
+    assert key not in report.fields
+    assert report.doubtful[key].startswith("识别自扫描件：单元格有字迹但未能识别")
+    assert not [p for p in report.problems if p["kind"] == "blank_cells"]
+    assert {k: v for k, v in report.fields.items()} == {k: v for k, v in liuxi_scan.fields.items() if k != key}
+    outcomes = _judge(report).outcomes
+    assert not [o for o in outcomes if o.status == "fail" and key in str(o.evidence)]
+    assert [o for o in outcomes if o.status == "not_evaluated" and key in (o.evidence.get("doubtful") or {})]

@@ -7,7 +7,7 @@ cover what the issue asks for (300, 200 and 150 dpi, both templates, blank cells
 ±2°, JPEG artefacts, a red seal over a table, a photocopy-grey background, a two-column
 page; PDFs, standalone images and an article page whose tables are pictures) and stay small.
 
-Then every scan is read by OCR (``read_document(…, ocr=OcrOptions())``, the engine really runs,
+Then every scan is read by OCR (``read_path(…, ocr=OcrOptions())``, the engine really runs,
 each scan once) and every table field compared with its expected JSON: clean 300 dpi scans
 read every field exactly (and the meta, sections and narrative); no scan ever states a
 number the page does not state there, or leaves a field out without saying it is doubtful;
@@ -89,11 +89,12 @@ _READS: dict[str, dict] = {}
 
 
 def _read(name: str) -> dict:
+    """A scan read as `nianbao parse` reads a file: an article page's pictures from beside it."""
     from documents.ocr import OcrOptions
-    from documents.reader import read_document
+    from documents.reader import read_path
 
     if name not in _READS:
-        _READS[name] = read_document((SCANS / name).read_bytes(), name=name, ocr=OcrOptions()).to_json()
+        _READS[name] = read_path(SCANS / name, ocr=OcrOptions()).to_json()
     return _READS[name]
 
 
@@ -116,17 +117,13 @@ def _wrong(expected: dict, report: dict) -> list[str]:
     return out
 
 
-# What the reader still got wrong when measured (main 1ed0388 and the columns fix after it,
-# 2026-12-07): fields read as another number, or left out without being said doubtful. Not strict, because the OCR reader
-# was changing under this list: a scan that passes shows as XPASS in the run's summary; then
-# remove its line. The summary (and bench/ocr.py) print the counts per dpi and per scan.
-UNSAID = {
-    "s05-xishan-2020-t2019-200-seal.pdf": "4 of 198 fields left out unsaid (cells under the seal over table 三)",
-    "s07-nanling-2021-blanks-300-seal.pdf": "at times 2 numbers stated where the page leaves the cell blank (seal)",
-    "s14-nanling-2021-table-images.html": "read_document does not OCR pictures inside an HTML body (the pipeline does)",
-    "s15-huxi-2022-150-copy.pdf": "6 of 200 fields left out unsaid (150 dpi photocopy, seal)",
-}
-LOW = {150: "1,030 of 1,122 fields exact (s14 reads none here; 1,030 of the other 1,038)"}
+# What the reader still gets wrong when measured: fields read as another number, or left out
+# without being said doubtful ("scan": "what"), and dpi groups under 97 % exact (dpi: "figures").
+# Not strict: a scan that passes shows as XPASS in the run's summary; then remove its line. The
+# summary (and bench/ocr.py) print the counts per dpi and per scan. Empty since 2026-12-07
+# (issue-ocrgaps): every field of every scan is read exactly or said doubtful.
+UNSAID: dict[str, str] = {}
+LOW: dict[int, str] = {}
 
 
 def _known(value, reason: str | None):
