@@ -205,6 +205,11 @@ def resolve(candidate: Candidate, article: Article | None, via: str = "listing")
         return Resolution(article.url, "article", min(0.99, candidate.confidence + 0.04), published, article.url)
     readable = ([a for a in article.attachments if a.ext in SUPPORTED] or [a for a in article.attachments if a.ext in PICTURES]
                 or article.attachments)
+    if len(readable) > 1 and all(a.ext in PICTURES for a in readable):
+        # One picture a page (第1页.jpg, 第2页.jpg …): the report is the article with its pictures,
+        # read in order by OCR where they stand (reader.read_pictures), not its first page alone.
+        return Resolution(article.url, "article", candidate.confidence, published, article.url,
+                          note=f"the report is {len(readable)} linked pictures, read in order")
     report_like = [a for a in readable if a.report_like]
     pool = report_like or readable
     if len(pool) == 1:

@@ -7,7 +7,8 @@ label or value that covers it; the copies are marked so values are not read twic
 
 Also reads the page's own publication metadata (``<meta name="PubDate">`` and similar), and
 notes where the body's pictures stand (``hints["images"]``: after which line, and their
-``src``): a report whose tables are pictures is read by OCR (reader.py).
+``src``; a link to a picture file too): a report whose tables are pictures, or that is its
+linked pictures one a page, is read by OCR (reader.py).
 This module must not decode bytes, fetch, or map anything to report keys.
 """
 
@@ -23,6 +24,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from documents.errors import DocumentError
 from documents.layout import Cell, Layout
 
+_PICTURE_LINK = re.compile(r"\.(?:jpe?g|png|tiff?)(?:[?#].*)?$", re.I)
 _SKIP = {"script", "style", "noscript", "template", "head", "iframe", "svg", "select", "option",
          "button", "input", "textarea", "object", "embed", "video", "audio", "canvas", "-comment"}
 _BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
@@ -162,6 +164,13 @@ class _Reader:
                 src = (child.attributes.get("src") or child.attributes.get("data-src") or "").strip()
                 if src and not src.startswith("data:"):
                     self.layout.hints.setdefault("images", []).append((len(self.layout.lines), src))
+            elif tag == "a" and _PICTURE_LINK.search((child.attributes.get("href") or "").strip()):
+                # A linked picture (a report published one picture a page): where it stands, for OCR.
+                self.flush()
+                self.layout.hints.setdefault("images", []).append((len(self.layout.lines),
+                                                                   child.attributes["href"].strip()))
+                self.walk(child)
+                self.flush()
             elif tag == "table" and len(child.css("table")) == 1:  # css() matches the node itself
                 self.flush()
                 self.grid(child)

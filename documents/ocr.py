@@ -492,8 +492,9 @@ def _place(numbers: list[Box], columns: list[tuple[float, float]]) -> list[Box |
 # ---------------------------------------------------------------- the whole document
 
 
-def scan(images, opts: OcrOptions) -> Scan:
+def scan(images, opts: OcrOptions, carry: dict | None = None) -> Scan:
     """OCR every page image (an iterator: pages are rendered one at a time) into a Scan.
+    ``carry``: the last table's columns from the picture before (a report's pages as pictures).
     Each page may spend ``opts.page_seconds`` of CPU: a page that takes longer ends the
     process (the bounded child), and the parent reports too_large."""
     lines: list[str] = []
@@ -501,7 +502,7 @@ def scan(images, opts: OcrOptions) -> Scan:
     start = time.monotonic()
     pages = boxes_total = 0
     confidence = 0.0
-    carry: dict = {}  # the last table's columns, for a table that goes on over a page break
+    carry = {} if carry is None else carry  # the last table's columns, for a table that goes on over a page break
     for page, image in enumerate(images):
         # CPU time is what a page costs (wall time grows with whatever else the machine runs):
         # SIGPROF after page_seconds of CPU, SIGALRM after four times that of waiting; either

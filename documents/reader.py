@@ -320,7 +320,8 @@ def read_pictures(data: bytes, fmt: str, content_type: str | None, charset: str 
         wanted = [(src, image) for src in image_sources(data) if (image := pictures(src))]
 
     def recognise(_: bytes) -> dict:
-        return {src: engine.scan(engine.image_pages(image, ocr), ocr) for src, image in wanted}
+        carry: dict = {}  # pictures in order, as pages: a table goes on from one picture to the next
+        return {src: engine.scan(engine.image_pages(image, ocr), ocr, carry) for src, image in wanted}
 
     scans = limits.run_bounded(recognise, b"", "pictures of the page", memory=ocr.memory,
                                cpu_seconds=ocr.page_seconds * ocr.max_pages) if wanted else {}
@@ -380,7 +381,9 @@ def _read_format(data: bytes, fmt: str, content_type: str | None, charset: str |
     title = find_title(lines, first, layout.hints.get("html_title"))
     present = sum(1 for s in sections.values() if s.present)
     _check_kind(title, lines, layout.hints.get("html_title"), present, found_apply, len(sink.fields))
-    if pictures is None and layout.hints.get("images") and _tables_missing(sections, sink.fields, layout):
+    if pictures is None and layout.hints.get("images") and (
+            (present == 0 and not sink.fields) or _tables_missing(sections, sink.fields, layout)):
+        # Its tables are pictures, or the whole report is (its pages linked one picture each).
         raise NeedsOCR(f"HTML page whose tables are pictures ({len(layout.hints['images'])} picture(s)); it needs OCR")
     year, year_source = year_of(title, lines)
     template, template_source = template_of(table_template, year)

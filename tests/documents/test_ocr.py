@@ -252,3 +252,33 @@ def test_an_unread_cell_is_doubtful_with_its_reason_and_no_rule_judges_it(liuxi_
     outcomes = _judge(report).outcomes
     assert not [o for o in outcomes if o.status == "fail" and key in str(o.evidence)]
     assert [o for o in outcomes if o.status == "not_evaluated" and key in (o.evidence.get("doubtful") or {})]
+
+
+def test_a_report_linked_one_picture_a_page_is_read_whole(tmp_path):
+    """An article page whose report is its linked pictures, one a page (s11's three pages as
+    PNG files beside it): without OCR it needs OCR (not a report with nothing in it); with OCR
+    every page is read where its link stands, tables going on from one picture to the next,
+    and every field is the report's."""
+    from PIL import Image
+
+    from documents.errors import NeedsOCR
+    from documents.reader import read_path
+
+    name = "s11-huxi-2022-300.tif"
+    tif = Image.open(SCANS / name)
+    links = []
+    for page in range(tif.n_frames):
+        tif.seek(page)
+        tif.save(tmp_path / f"page{page + 1}.png")
+        links.append(f'<p><a href="page{page + 1}.png">第{page + 1}页</a></p>')
+    article = tmp_path / "article.html"
+    article.write_text("<html><head><meta charset='utf-8'><title>湖西区人民政府2022年政府信息公开工作年度报告"
+                       "</title></head><body><h1>湖西区人民政府2022年政府信息公开工作年度报告</h1>"
+                       + "".join(links) + "</body></html>", "utf-8")
+    with pytest.raises(NeedsOCR):
+        read_path(article)
+    got = read_path(article, ocr=OcrOptions())
+    expected = _expected(name)
+    assert got.meta["source"] == "ocr" and got.meta["ocr"]["pages"] == tif.n_frames == 3
+    assert {k: got.fields.get(k) for k in expected["fields"]} == expected["fields"]
+    assert not set(got.fields) - set(expected["fields"]) and not got.doubtful

@@ -179,3 +179,19 @@ def test_a_report_published_as_a_picture_is_its_linked_image_unless_a_document_i
     both = read_article("<body><a href='/f/scan.png'>扫描件</a><a href='/f/nb2024.pdf'>2024年年报</a></body>",
                         "https://x.gov.cn/art/9.html")
     assert resolve(cand, both).url == "https://x.gov.cn/f/nb2024.pdf"
+
+
+def test_a_report_published_one_picture_a_page_is_its_article_with_every_picture():
+    """第1页.jpg, 第2页.jpg, 第3页.jpg: the report is the article page, whose linked pictures are
+    read in order by OCR where they stand, not its first page alone."""
+    from documents.discovery import Candidate, resolve
+    from documents.html import image_sources
+
+    cand = Candidate("https://x.gov.cn/art/9.html", "某局2024年政府信息公开工作年度报告", 2024, None, 0.9, "page")
+    html = ("<body><h1>某局2024年政府信息公开工作年度报告</h1>"
+            + "".join(f"<p><a href='/files/nb2024-{i}.jpg'>第{i}页</a></p>" for i in (1, 2, 3)) + "</body>")
+    article = read_article(html, "https://x.gov.cn/art/9.html")
+    found = resolve(cand, article)
+    assert found.url == "https://x.gov.cn/art/9.html" and found.via == "article" and not found.alternatives
+    assert found.confidence == cand.confidence
+    assert image_sources(html) == [f"/files/nb2024-{i}.jpg" for i in (1, 2, 3)]
