@@ -375,3 +375,37 @@ def test_a_notice_that_keeps_failing_is_failed_work_like_any_other(rt):
         notice = session.get(Notice, victim)
         assert notice.status == "sent" and notice.attempts == 1
         assert backlog(session, rt.settings).failed == []
+
+
+def test_a_poll_that_never_gets_done_is_given_up_for_its_claim_and_the_admins_hear(rt):
+    """A source whose poll is handed out NIANBAO_MAX_ATTEMPTS times without being done (its worker
+    dies each time) is given up for this claim: not handed out again, the admins hear of it once,
+    and it is polled again at its next time (the claim's end)."""
+    from models import Source
+
+    rt.settings.max_attempts = 1
+    pipeline.refresh_roster(rt)
+    lost = pipeline.due_sources(rt)
+    ids = sorted(i for s in lost for i in s.arg["ids"])
+
+    def lease_passes() -> None:
+        back = timedelta(seconds=rt.settings.lease("poll") + 1)
+        with session_scope(rt.db_url) as session:
+            for source in session.exec(select(Source)):
+                source.poll_claimed_at -= back
+                session.add(source)
+            session.commit()
+
+    lease_passes()
+    first = reconcile(rt)
+    assert sorted(i for s in first.steps if s.step == "poll_batch" for i in s.arg["ids"]) == ids
+    lease_passes()  # handed out, lost again
+    given_up = reconcile(rt)
+    assert given_up.gave_up_polls == ids and not [s for s in given_up.steps if s.step == "poll_batch"]
+    drain(rt, deque(given_up.steps), CycleReport())
+    told = [m for m in rt.endpoint.to("admins") if "轮询多次未能完成" in m["title"] + m["message"]]
+    assert len(told) == len(ids)
+    assert waiting(rt)["poll"] == 0
+    with session_scope(rt.db_url) as session:
+        assert all(s.next_poll_at > utcnow() for s in session.exec(select(Source)))  # polled at its next time
+    assert reconcile(rt).gave_up_polls == []

@@ -95,6 +95,11 @@ def reconcile(rt: Runtime, now: datetime | None = None) -> Reconciled:
     out_steps, out.gave_up_polls = polls.overdue(rt, now)  # lost polls: their sources are still owed
     out.handed["poll"] = sum(len(s.arg["ids"]) for s in out_steps)
     with session_scope(rt.db_url) as session:
+        for source_id in out.gave_up_polls:
+            notice = _tell_admins_poll(session, rt, source_id, now)
+            if notice is not None:
+                session.flush()
+                out.steps.append(Next("deliver", notice.id))
         for stage in STAGES:
             if stage.name == "evaluate" and not rules_ok:
                 continue
@@ -172,6 +177,23 @@ def _tell_admins(session: Session, rt: Runtime, stage: Stage, row, reason: str, 
                           f"原因：{reason}",
                           f"查明原因后运行 {command} 重新执行（nianbao retry --failed 重试全部停止的工作）。"]},
                severity="warning")
+
+
+def _tell_admins_poll(session: Session, rt: Runtime, source_id: int, now: datetime) -> Notice | None:
+    """A source whose poll was handed out max_attempts times without being done: once a day."""
+    from models import Source
+    from worker.planning import add_notice
+
+    source = session.get(Source, source_id)
+    agency = session.get(Agency, source.agency_id) if source else None
+    if source is None:
+        return None
+    day = now.date().isoformat()
+    return add_notice(session, rt, f"admin:poll-failed:{source_id}:{day}", "admin", "admins", agency, None, "admin",
+                      {"headline": f"{agency.name if agency else ''}的年报栏目（{source.url}）：轮询多次未能完成",
+                       "lines": [f"已自动重新派发 {rt.settings.max_attempts} 次，处理它的进程可能每次都中途退出。",
+                                 "该栏目将在原定的下次轮询时间再轮询；请查看工作进程日志找出原因。"]},
+                      severity="warning")
 
 
 def describe(session: Session, kind: str, row) -> tuple[Agency | None, str]:
