@@ -23,12 +23,12 @@ def _outcome(rt, notice_id: int) -> str:
     """How a delivery went, in a sentence."""
     from models import Notice
     from models.db import session_scope
-    from notifications.labels import label
+    from notifications.labels import error_said, label
 
     with session_scope(rt.db_url) as session:
         notice = session.get(Notice, notice_id)
         said = f"通知 {notice_id}：{label('notice_status', notice.status)}"
-        return escape(said + (f"（{notice.last_error}）" if notice.last_error else ""))
+        return escape(said + (f"（{error_said(notice.last_error)}）" if notice.last_error else ""))
 
 
 def _runtime():
@@ -75,7 +75,7 @@ def notices_list(status: Optional[str] = typer.Option(None, help="Only this stat
         table.add_row(str(r["id"]), label("notice_kind", r["kind"]), label("audience", r["audience"]),
                       label("notice_status", r["status"]) + (f" ✓{escape(r['acked_by'])}已确认" if r["acked_by"] else ""),
                       escape(r["subject"]), escape(", ".join(r["targets"])), f"{r['attempts']} 次",
-                      escape(r["last_error"][:80]))
+                      escape(error_said(r["last_error"]) if r["last_error"] else ""))
     console.print(table)
 
 

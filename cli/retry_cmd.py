@@ -71,7 +71,7 @@ def _state(rt, kind: str, item_id: int) -> str:
     """Where the item stands now, in a sentence."""
     from models import Evaluation, Notice, Report, Snapshot
     from models.db import session_scope
-    from notifications.labels import label
+    from notifications.labels import error_said, label
 
     with session_scope(rt.db_url) as session:
         row = session.get({"report": Report, "snapshot": Snapshot, "evaluation": Evaluation, "notice": Notice}[kind],
@@ -81,4 +81,5 @@ def _state(rt, kind: str, item_id: int) -> str:
             return f"{name}：{label('report_status', row.status)}"
         if kind == "notice":
             return f"{name}：{label('notice_status', row.status)}"
-        return f"{name}：{label('work_state', row.work_state)}" + (f"（{row.last_error}）" if row.work_state == "failed" and row.last_error else "")
+        return f"{name}：{label('work_state', row.work_state)}" + (
+            f"（{error_said(row.last_error)}）" if row.work_state == "failed" and row.last_error else "")

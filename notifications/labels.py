@@ -125,3 +125,51 @@ def fetch_reason(reason: str | None) -> str:
     if re.search(r"[\u4e00-\u9fff]", reason):
         return reason
     return "抓取未成功"
+
+
+# Why a piece of work or a notice stopped, as stored (English, for the API and the logs): a
+# step's error is "ExceptionType: message" (worker/reconciler.py record_error); a notice's is
+# what notifications/delivery.py or the provider said. Said for people by its kind.
+_ERROR_KINDS: list[tuple[re.Pattern, str]] = [(re.compile(p, re.I), said) for p, said in (
+    # notices (notifications/delivery.py, worker/delivery.py)
+    (r"^no notice targets configured|^no target is configured", "没有为这类通知配置接收地址"),
+    (r"^not a valid Apprise URL", "通知接收地址无效（可用 nianbao agencies check 检查单位名录）"),
+    (r"^the worker stopped between sending and recording",
+     "发送后、记录结果前工作进程中断，不知道是否已送达；重发前请向收件人核实"),
+    (r"^the mail server refused", "邮件服务器拒收了这条通知"),
+    (r"^the notification service refused", "通知服务拒收了这条通知"),
+    # a step's exception, by its type
+    (r"^(?:\w+\.)*(?:SoftTimeLimitExceeded|TimeLimitExceeded)\b", "处理时间超过上限，已中止"),
+    (r"^(?:\w+\.)*WorkerLostError\b", "处理该步骤的工作进程中途退出"),
+    (r"^(?:\w+\.)*(?:OperationalError|InterfaceError|DatabaseError|DisconnectionError)\b",
+     "数据库暂时无法访问或出错"),
+    (r"^(?:\w+\.)*RulesUnavailable\b", "规则文件不可用（请运行 nianbao rules check）"),
+    (r"^(?:\w+\.)*MemoryError\b", "内存不足"),
+    (r"^(?:\w+\.)*RecursionError\b", "文件结构嵌套过深，超出处理上限"),
+    (r"^(?:\w+\.)*(?:UnicodeDecodeError|UnicodeError)\b", "文字编码无法识别"),
+    (r"^(?:\w+\.)*(?:FileNotFoundError|PermissionError|IsADirectoryError)\b", "读取存档文件出错（文件缺失或没有权限）"),
+    (r"^(?!(?:\w+\.)*[A-Z]\w*(?:Error|Exception)\b).*(?:auth|login|password|credential|\b(?:401|403|535)\b)",
+     "通知服务拒绝登录（请检查用户名、密码或令牌）"),
+    (r"^(?:\w+\.)*(?:TimeoutError|ReadTimeout|ConnectTimeout|Timeout)\b|timed? ?out", "连接超时"),
+    (r"^(?:\w+\.)*(?:ConnectionError|ConnectError|ConnectionRefusedError|ConnectionResetError|RemoteDisconnected)\b"
+     r"|refused|unreachable|not known|resolve", "无法连接"),
+    (r"^(?:\w+\.)*OSError\b|No space left", "读写文件出错（如磁盘已满）"),
+    (r"^(?:\w+\.)*[A-Z]\w*(?:Error|Exception)\b", "程序内部出错"),
+)]
+
+
+def error_said(error: str | None) -> str:
+    """Why work stopped or a notice was not delivered, in Chinese (the stored text, English, stays
+    in the API and the logs); text already in Chinese passes through."""
+    error = (error or "").strip()
+    if not error:
+        return "原因未记录"
+    if re.search(r"[\u4e00-\u9fff]", error) and not re.match(r"^(?:\w+\.)*[A-Z]\w*(?:Error|Exception)\b", error):
+        return error
+    http = re.search(r"\bHTTP (?:status )?(?:code )?(\d{3})\b|\b(?:status|error) (\d{3})\b", error)
+    for pattern, said in _ERROR_KINDS:
+        if pattern.search(error):
+            return said
+    if http:
+        return f"通知服务返回错误（HTTP {http.group(1) or http.group(2)}）"
+    return "处理时出错（详情见日志）"

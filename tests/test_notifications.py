@@ -141,3 +141,26 @@ def test_times_are_beijing_time_whatever_the_hosts_zone(monkeypatch):
     assert relative(datetime(2026, 6, 30, 9, 0, tzinfo=timezone.utc), now) == "3 小时前"
     assert relative(datetime(2026, 6, 30, 11, 59, 30, tzinfo=timezone.utc), now) == "刚刚"
     assert relative(datetime(2026, 6, 28, 12, 0, tzinfo=timezone.utc), now) == "2 天前"
+
+
+def test_a_stored_error_is_said_by_its_kind():
+    """What stopped work or a notice is stored as the program or the provider said it (English);
+    people read a Chinese sentence chosen by its kind, and nothing of the stored text."""
+    from notifications.labels import error_said
+
+    said = {
+        "FileNotFoundError: [Errno 2] No such file or directory: '/blobs/ab/cd'": "读取存档文件出错（文件缺失或没有权限）",
+        "sqlalchemy.exc.OperationalError: (psycopg.OperationalError) password authentication failed": "数据库暂时无法访问或出错",
+        "KeyError: 'password'": "程序内部出错",
+        "RecursionError: maximum recursion depth exceeded": "文件结构嵌套过深，超出处理上限",
+        "no target is configured for digest notices": "没有为这类通知配置接收地址",
+        "not a valid Apprise URL: jsn://hooks.example.org": "通知接收地址无效（可用 nianbao agencies check 检查单位名录）",
+        "Failed to send to mailto: 535 5.7.8 Authentication failed": "通知服务拒绝登录（请检查用户名、密码或令牌）",
+        "Sending JSON to hooks.example.org failed: 503 - Service Unavailable (HTTP 503)": "通知服务返回错误（HTTP 503）",
+        "the worker stopped between sending and recording; check with the recipient before re-sending":
+            "发送后、记录结果前工作进程中断，不知道是否已送达；重发前请向收件人核实",
+        "多次重新派发后仍未完成（处理该步骤的进程可能中途退出，请查看工作进程日志）":
+            "多次重新派发后仍未完成（处理该步骤的进程可能中途退出，请查看工作进程日志）",
+        "": "原因未记录", "something odd happened": "处理时出错（详情见日志）",
+    }
+    assert {error: error_said(error) for error in said} == said

@@ -119,13 +119,17 @@ def test_work_that_keeps_failing_stops_tells_the_admins_and_retry_redoes_it(rt):
     drain(rt, deque(done.steps), CycleReport())
     told = [m for m in rt.endpoint.to("admins") if "停止自动重试" in m["title"] + m["message"]]
     assert len(told) == 1 and f"nianbao retry snapshot {victim}" in told[0]["message"]
-    assert "FileNotFoundError" in told[0]["message"]
+    assert "原因：读取存档文件出错（文件缺失或没有权限）" in told[0]["message"]  # a sentence, by the error's kind
+    assert "FileNotFoundError" not in told[0]["message"]  # the stored error stays in the API and the log
     with session_scope(rt.db_url) as session:
         b = backlog(session, rt.settings)
     parse = next(s for s in b.steps if s.step == "parse")
     assert parse.failed == 1 and parse.waiting == 0
     assert [(i.kind, i.id, i.command) for i in b.failed] == [("snapshot", victim, f"nianbao retry snapshot {victim}")]
     assert any("已停止" in line and f"nianbao retry snapshot {victim}" in line for line in lines_zh(b))
+    assert any("原因：读取存档文件出错" in line for line in lines_zh(b)) and b.failed[0].reason.startswith("FileNotFoundError")
+    from tests.web.test_plain_chinese import offences
+    assert not offences(" ".join(lines_zh(b)).replace(f"nianbao retry snapshot {victim}", ""), "status lines")
     # Further sweeps leave it alone; the admin hears of it once.
     assert reconcile(rt, now=later(rt, "parse", 10 ** 6)).steps == []
 
@@ -252,7 +256,7 @@ def test_the_overview_shows_stopped_work_and_unknown_notices_with_their_commands
     assert f"nianbao retry evaluation {evaluation.id}" in page and f"nianbao notices resend {lost[0].arg}" in page
     panel = page[page.index('id="work"'):page.index('id="board"')]
     assert not offences(visible(f"<html><body><section {panel}</section></body></html>"), "overview work panel")
-    assert "boom" not in panel  # the technical reason goes to the admins' notice, not the page
+    assert "boom" not in panel and "原因：程序内部出错" in panel  # said by its kind; the stored text is the API's
 
 
 def test_ocr_pending_hands_a_waiting_scan_out_once_a_lease(tmp_path, db_url):

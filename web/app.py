@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import time
 from datetime import date
@@ -18,13 +19,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from models.db import session_scope
 from notifications.dates import cn_date, cn_datetime, days_phrase, relative
-from notifications.labels import LABELS, choices, fetch_reason, label
+from notifications.labels import LABELS, choices, error_said, fetch_reason, label
 from rules.explain import explain, group_not_evaluated
 from rules.fields import subject_label
 from worker.backlog import backlog
@@ -79,6 +81,20 @@ class SilenceIn(BaseModel):
     agency: Optional[str] = Field(default=None, max_length=200, description="agency slug; omit for every agency")
 
 
+# What an admin types, inside a rule file problem: the file:line it starts with, and the YAML
+# quoted as written ('severity', 'apply.new.total'). Shown as code; the sentence around it is Chinese.
+_TYPED = re.compile(r"^[ \t]*\S+?\.ya?ml(?::\d+)?(?=: )|'[^'\n]*'", re.M)
+
+
+def typed(text: str | None) -> Markup:
+    """A rule file problem (rules/wording.py) escaped, with what the admin types marked as code."""
+    text, out, last = text or "", [], 0
+    for m in _TYPED.finditer(text):
+        out += [escape(text[last:m.start()]), Markup('<code class="code">'), escape(m.group(0)), Markup("</code>")]
+        last = m.end()
+    return Markup("").join([*out, escape(text[last:])])
+
+
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"], default=True))
     env.globals.update(state_labels=queries.STATE_LABELS, severity_labels=queries.SEVERITY_LABELS,
@@ -88,7 +104,8 @@ def _env() -> Environment:
     # Every code a person reads goes through the one table of labels (notifications/labels.py).
     env.filters.update(label=lambda code, kind: label(kind, code), cn_date=cn_date, cn_datetime=cn_datetime,
                        days=days_phrase, subject=subject_label, fetch_reason=fetch_reason,
-                       date_of=lambda value: date.fromisoformat(str(value)[:10]))
+                       date_of=lambda value: date.fromisoformat(str(value)[:10]), typed=typed,
+                       error_said=error_said)
     return env
 
 
@@ -664,7 +681,9 @@ def create_app(runtime=None, accounts: Accounts | None = None, secret: str | Non
         each report's current version scored with the current and the proposed rules. Nothing is saved."""
         try:
             return actions.preview_rules(rt, body.file, body.content, body.year)
-        except actions.ActionError as exc:  # 422 with every problem as file:line: what — fix
+        except actions.ActionError as exc:  # 422 with every problem as file:line: what — fix, and by code
+            if exc.problems:
+                return JSONResponse({"detail": str(exc), "problems": exc.problems}, status_code=exc.status)
             raise HTTPException(exc.status, str(exc))
 
     @app.post("/api/notices/{notice_id}/ack", tags=["api"])

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from models import Health, Notice, Snapshot
 from models.types import utcnow
-from notifications.labels import label
+from notifications.labels import error_said, label
 from worker.reconciler import STAGES, describe
 
 LIST_LIMIT = 50  # failed and unknown items listed (the counts are exact)
@@ -40,12 +40,16 @@ class StuckItem:
     id: int
     step: str
     state: str  # failed | unknown
-    reason: str
+    reason: str  # as stored (English: "OperationalError: …", what the provider said), for the API and logs
     since: str | None  # ISO, UTC
     attempts: int
     agency: str
     what: str  # Chinese words naming the work
     command: str  # the one command that retries it
+    reason_said: str = ""  # the reason for people (notifications/labels.py error_said)
+
+    def __post_init__(self) -> None:
+        self.reason_said = self.reason_said or error_said(self.reason)
 
 
 @dataclass
@@ -179,7 +183,7 @@ def lines_zh(b: Backlog) -> list[str]:
     if not lines:
         lines.append("没有等待处理的工作")
     for item in b.failed:
-        lines.append(f"已停止：{item.what}（{label('work_stage', item.step)}），原因：{item.reason or '未记录'}；"
+        lines.append(f"已停止：{item.what}（{label('work_stage', item.step)}），原因：{error_said(item.reason)}；"
                      f"处理后运行 {item.command}")
     for item in b.unknown:
         lines.append(f"发送结果未知：{item.what}；核实后运行 {item.command} 重发，或 nianbao notices ack {item.id} 确认")

@@ -28,6 +28,7 @@ from models.db import session_scope
 from models.types import utcnow
 from notifications import mask_url, send
 from notifications.dates import cn_datetime
+from notifications.labels import error_said
 from notifications.routing import select_targets
 from worker import faultpoints
 from worker.errors import TransientError
@@ -130,7 +131,7 @@ def _tell_admins(session: Session, rt: Runtime, notice: Notice) -> list[Next]:
 
     admin = add_notice(session, rt, f"admin:failed:{notice.id}:{notice.attempts}:{int(utcnow().timestamp())}", "admin", "admins", None, None, "admin",
                        {"headline": f"通知发送失败：{notice.subject}",
-                        "lines": [f"通知编号 {notice.id}，已尝试 {notice.attempts} 次", f"错误：{notice.last_error}",
+                        "lines": [f"通知编号 {notice.id}，已尝试 {notice.attempts} 次", f"原因：{error_said(notice.last_error)}",
                                   f"请检查收件地址或通知渠道配置，修正后运行 nianbao retry notice {notice.id} 重新发送"
                                   "（nianbao retry --failed 重试全部停止的工作）。"]})
     session.flush()

@@ -43,7 +43,7 @@ from sqlmodel import Session, select
 from models import Agency, Evaluation, Notice, Report, Snapshot
 from models.db import session_scope
 from models.types import utcnow
-from notifications.labels import label
+from notifications.labels import error_said, label
 from worker.errors import RulesUnavailable
 from worker.runtime import Runtime
 from worker.steps import Next
@@ -174,7 +174,7 @@ def _tell_admins(session: Session, rt: Runtime, stage: Stage, row, reason: str, 
                agency, None, "admin",
                {"headline": f"{what}：{STEP_DONE[stage.name]}多次未能完成，已停止自动重试",
                 "lines": [f"{label('work_kind', stage.kind)}编号 {row.id}，已自动重新派发 {row.attempts} 次",
-                          f"原因：{reason}",
+                          f"原因：{error_said(reason)}",
                           f"查明原因后运行 {command} 重新执行（nianbao retry --failed 重试全部停止的工作）。"]},
                severity="warning")
 

@@ -8,6 +8,7 @@ the web UI as well, so it returns plain data and does no printing.
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import tempfile
@@ -20,7 +21,10 @@ from sqlmodel import select
 
 from models import Agency, Report, Snapshot
 from models.db import session_scope
+from notifications.labels import error_said
 from worker.scoring import context_for
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
 FILE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.ya?ml")
@@ -154,7 +158,9 @@ def diff_rulesets(db_url: str, current, proposed, *, latest_only: bool = False, 
                 parsed, ctx = context_for(session, snapshot)
                 before, after = evaluate(current, parsed, ctx), evaluate(proposed, parsed, ctx)
             except Exception as exc:  # one unreadable snapshot must not hide the rest of the preview
-                diff.errors.append(f"{agency.name}的年报版本 {snapshot_id} 无法评分：{type(exc).__name__}: {exc}")
+                log.warning("rules diff: snapshot %s could not be scored", snapshot_id, exc_info=True)
+                diff.errors.append(f"{agency.name}的年报版本 {snapshot_id} 无法评分："
+                                   f"{error_said(f'{type(exc).__name__}: {exc}')}")
                 continue
             diff.snapshots += 1
             old, new = _findings(before), _findings(after)
