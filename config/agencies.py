@@ -26,26 +26,26 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
-OFFICE_KEYS = {"name": "office name", "notify": "list of notice targets",
-               "admins": "notice targets of the admins (parser doubts, delivery failures)"}
-TARGET_KEYS = {"url": "an Apprise URL", "kinds": "which notices: " + ", ".join(
-    ("deficiency", "reminder", "overdue", "resolution", "missing", "alert", "digest", "admin")),
-               "min_severity": "info | warning | error"}
+OFFICE_KEYS = {"name": "政务公开办名称", "notify": "通知接收地址列表",
+               "admins": "管理员的通知接收地址（解析存疑、发送失败等）"}
+TARGET_KEYS = {"url": "通知服务网址", "kinds": "发往这里的通知类别",
+               "min_severity": "'info'（提示）、'warning'（警示）或 'error'（错误）"}
 NOTICE_KINDS = ("deficiency", "reminder", "overdue", "resolution", "missing", "alert", "digest", "admin")
 SEVERITIES = ("info", "warning", "error")
 AGENCY_KEYS = {
     "slug": "单位代码，小写字母、数字和“-”",
     "name": "单位名称，与年报落款一致",
-    "level": "government（人民政府）| department（政府部门）",
+    "level": "'government'（人民政府）或 'department'（政府部门）",
     "region": "所属地区（用于分组）",
     "sources": "年报栏目列表，每项 {url, kind}",
     "allowed_hosts": "允许抓取的主机",
     "notify": "通知接收地址列表",
     "deadline": "本地截止日期，月-日",
-    "rulemaking": "true | false：是否有规章制定权（省级和设区的市人民政府）；默认由名称推断",
+    "rulemaking": "'true' 或 'false'：是否有规章制定权（省级和设区的市人民政府）；默认由名称推断",
     "polling": "抓取频率（见 config/polling.py）",
 }
-SOURCE_KEYS = {"url": "http(s) 网址", "kind": "listing（年报栏目）| feed（订阅源）| document（年报文件）"}
+SOURCE_KINDS_SAID = "'listing'（年报栏目）、'feed'（订阅源）或 'document'（年报文件）"
+SOURCE_KEYS = {"url": "http(s) 网址", "kind": SOURCE_KINDS_SAID}
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Problem:
     hint: str = ""
     level: str = "error"  # "warning": the file loads, but something will not work as written
     about: str = ""  # what a warning is about, for who may ignore it ("private_host": the demo and tests allow them)
+    detail: str = ""  # what a library said (Apprise, PyYAML), in English: logs and API only
 
     def __str__(self) -> str:
         label = "警示：" if self.level == "warning" else ""
@@ -108,9 +109,9 @@ class _Reader:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
 
-    def problem(self, node: yaml.Node | None, message: str, hint: str = "") -> None:
+    def problem(self, node: yaml.Node | None, message: str, hint: str = "", detail: str = "") -> None:
         line = node.start_mark.line + 1 if node is not None else 1
-        self.problems.append(Problem(self.path, line, message, hint))
+        self.problems.append(Problem(self.path, line, message, hint, detail=detail))
 
     def warn(self, node: yaml.Node | None, message: str, hint: str = "", about: str = "") -> None:
         line = node.start_mark.line + 1 if node is not None else 1
@@ -189,13 +190,12 @@ def _targets(reader: _Reader, node: yaml.Node, what: str) -> list:
                 if kind not in NOTICE_KINDS:
                     close = difflib.get_close_matches(kind, NOTICE_KINDS, n=1)
                     reader.problem(kind_node, f"不认识的通知类别“{kind}”",
-                                   f"是否应为“{close[0]}”？" if close else "可用：" + "、".join(NOTICE_KINDS))
+                                   f"是否应为“{close[0]}”？" if close else "可用：" + "、".join(f"'{k}'" for k in NOTICE_KINDS))
             target["kinds"] = kinds
         if "min_severity" in keys:
             severity = reader.text(keys["min_severity"], f"{what}的 min_severity")
             if severity not in SEVERITIES:
-                reader.problem(keys["min_severity"], f"不认识的严重程度“{severity}”",
-                               "可用 info（提示）、warning（警示）或 error（错误）")
+                reader.problem(keys["min_severity"], f"不认识的严重程度“{severity}”", "可用 " + TARGET_KEYS["min_severity"])
             target["min_severity"] = severity
         out.append(target)
     return out
@@ -222,7 +222,7 @@ def _source(reader: _Reader, node: yaml.Node, where: str) -> SourceSpec | None:
                     "除非设置 NIANBAO_ALLOW_PRIVATE_HOSTS=1（仅限演示和测试），抓取时会拒绝", about="private_host")
     kind = reader.text(keys["kind"], f"{where}的 kind") if "kind" in keys else "listing"
     if kind and kind not in SOURCE_KINDS:
-        reader.problem(keys["kind"], f"不认识的栏目类型“{kind}”", "可用：" + " | ".join(SOURCE_KINDS))
+        reader.problem(keys["kind"], f"不认识的栏目类型“{kind}”", "可用 " + SOURCE_KINDS_SAID)
     return SourceSpec(url=url, kind=kind, line=keys["url"].start_mark.line + 1)
 
 
@@ -258,7 +258,7 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
         if required not in keys and isinstance(node, yaml.MappingNode):
             reader.problem(node, f"{where}缺少 {required}", f"添加 {required}:（{AGENCY_KEYS[required]}）")
     slug = reader.text(keys["slug"], f"{where}的 slug") if "slug" in keys else ""
-    where = f"单位 {slug}" if slug else where
+    where = f"单位 {slug}" if slug and SLUG.match(slug) else where
     if slug and not SLUG.match(slug):
         reader.problem(keys["slug"], f"单位代码“{slug}”含有不能用的字符",
                        "只用小写字母、数字和“-”，如 qinghe-fgj")
@@ -266,7 +266,7 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
     if level and level not in LEVELS:
         close = difflib.get_close_matches(level, LEVELS, n=1)
         reader.problem(keys["level"], f"不认识的级别“{level}”",
-                       f"是否应为“{close[0]}”？" if close else "可用 government（人民政府）或 department（政府部门）")
+                       f"是否应为“{close[0]}”？" if close else "可用 " + AGENCY_KEYS["level"])
     sources = []
     if "sources" in keys:
         if isinstance(keys["sources"], yaml.SequenceNode) and keys["sources"].value:
@@ -276,7 +276,7 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
                     sources.append(spec)
         else:
             reader.problem(keys["sources"], f"{where}的 sources 应为非空列表",
-                           "- url: https://…/gknb/\n        kind: listing")
+                           "每个栏目写作 '- url: https://…/gknb/'，可加一行 '  kind: listing'")
     notify = _targets(reader, keys["notify"], f"{where}的 notify") if "notify" in keys else []
     deadline = None
     if "deadline" in keys:
@@ -288,8 +288,8 @@ def _agency(reader: _Reader, node: yaml.Node, index: int) -> AgencySpec | None:
         value = reader.text(keys["rulemaking"], f"{where}的 rulemaking").lower()
         rulemaking = {"true": True, "yes": True, "false": False, "no": False}.get(value)
         if rulemaking is None and value:
-            reader.problem(keys["rulemaking"], f"rulemaking 的值“{value}”不是 true 或 false",
-                           "省级和设区的市人民政府（立法法 第九十三条）写 true，其他写 false")
+            reader.problem(keys["rulemaking"], f"rulemaking 的值“{value}”不是 'true' 或 'false'",
+                           "省级和设区的市人民政府（立法法 第九十三条）写 'true'，其他写 'false'")
     hosts = reader.texts(keys["allowed_hosts"], f"{where}的 allowed_hosts") if "allowed_hosts" in keys else []
     if hosts:
         _check_allowed_hosts(reader, keys["allowed_hosts"], hosts, sources, where)
@@ -317,8 +317,9 @@ def parse_roster(text: str, path: str = "<agencies>", env: dict[str, str] | None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise AgencyFileError([Problem(path, line, f"不是有效的 YAML（{getattr(exc, 'problem', exc)}）",
-                                       "检查缩进和每个键后的“:”")]) from None
+        raise AgencyFileError([Problem(path, line, "不是有效的 YAML，这一行附近的写法无法识别",
+                                       "检查缩进（只用空格）和每个键后的“:”；含“: ”或“#”的文字请加引号",
+                                       detail=str(getattr(exc, "problem", exc)))]) from None
     if root is None:
         raise AgencyFileError([Problem(path, 1, "文件是空的", "以 office: 和 agencies: 开头")])
     top = reader.mapping(root, "文件顶层", {"office": "", "agencies": ""})

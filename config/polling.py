@@ -19,10 +19,10 @@ from datetime import date, timedelta
 
 WINDOW = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\.\.(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 POLLING_KEYS = {
-    "sparse_minutes": "minutes between polls outside the dense windows",
-    "dense_minutes": "minutes between polls inside the dense windows",
-    "windows": "list of MM-DD..MM-DD ranges polled densely",
-    "jitter": "fraction (0–0.5) each delay is spread by",
+    "sparse_minutes": "密集时段以外两次抓取之间的分钟数",
+    "dense_minutes": "密集时段内两次抓取之间的分钟数",
+    "windows": "密集抓取的时段列表，每项写作 月-日..月-日",
+    "jitter": "每次间隔随机浮动的比例（0 到 0.5）",
 }
 
 
@@ -63,20 +63,20 @@ def parse_windows(text: str) -> tuple[str, ...]:
     windows = tuple(w.strip() for w in text.split(",") if w.strip())
     for window in windows:
         if not WINDOW.match(window):
-            raise ValueError(f"window '{window}' is not MM-DD..MM-DD")
+            raise ValueError(f"时段“{window}”不是“月-日..月-日”的写法")
     return windows
 
 
 def read_polling(reader, node, where: str) -> dict:
     """The ``polling:`` mapping of one agency in the agencies file; problems go to the reader."""
-    keys = reader.mapping(node, f"{where} polling", POLLING_KEYS)
+    keys = reader.mapping(node, f"{where}的 polling", POLLING_KEYS)
     out: dict = {}
     for key in ("sparse_minutes", "dense_minutes"):
         if key in keys:
             value = keys[key].value
             if not str(value).isdigit() or int(value) < 1:
-                reader.problem(keys[key], f"{where} polling {key} must be a whole number of minutes ≥ 1",
-                               f"e.g. {key}: 60")
+                reader.problem(keys[key], f"{where}的 polling 中 {key} 应是不小于 1 的整数（分钟数），而不是“{value}”",
+                               f"写作如 {key}: 60")
             else:
                 out[key] = int(value)
     if "jitter" in keys:
@@ -86,13 +86,14 @@ def read_polling(reader, node, where: str) -> dict:
                 raise ValueError
             out["jitter"] = jitter
         except (TypeError, ValueError):
-            reader.problem(keys["jitter"], f"{where} polling jitter must be a number from 0 to 0.5", "e.g. jitter: 0.2")
+            reader.problem(keys["jitter"], f"{where}的 polling 中 jitter 应是 0 到 0.5 之间的数",
+                           "写作如 jitter: 0.2")
     if "windows" in keys:
-        windows = reader.texts(keys["windows"], f"{where} polling windows")
+        windows = reader.texts(keys["windows"], f"{where}的 polling 中 windows")
         bad = [w for w in windows if not WINDOW.match(w)]
         for w in bad:
-            reader.problem(keys["windows"], f"{where} polling window '{w}' is not MM-DD..MM-DD",
-                           "write e.g. - 01-10..02-15")
+            reader.problem(keys["windows"], f"{where}的 polling 中时段“{w}”不是“月-日..月-日”的写法",
+                           "写作如 - 01-10..02-15")
         if not bad:
             out["windows"] = windows
     return out

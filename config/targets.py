@@ -1,6 +1,8 @@
 """What the agencies file names, checked the way it will be used: notice targets by Apprise
 itself (the library that sends them), source hosts against allowed_hosts and against the
-addresses the fetcher refuses. Every answer is (message, fix) for a file:line problem.
+addresses the fetcher refuses. Every answer is (message, fix, detail) for a file:line problem:
+message and fix are Chinese sentences for the admin; detail keeps what Apprise said (English,
+for the logs), since it may be all a plugin tells.
 
 A target is checked with every ${NAME} replaced by a placeholder, so the file can be
 checked without the secrets (they are read only when a notice is sent); where the
@@ -31,41 +33,42 @@ def _apprise_says(url: str) -> str | None:
     if loaded is not None:
         return None
     said = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]
-    return said[0] if said else "Apprise cannot load it"
+    return said[0] if said else "Apprise cannot load it"  # for the logs (a problem's detail)
 
 
-def target_problem(url: str, env: dict[str, str]) -> tuple[str, str] | None:
-    """Why Apprise would refuse this notice target at send time, and how to write it; None if fine."""
+def target_problem(url: str, env: dict[str, str]) -> tuple[str, str, str] | None:
+    """Why Apprise would refuse this notice target at send time, how to write it, and what
+    Apprise said; None if fine."""
     from apprise import NotificationManager
 
     with_placeholders = ENV_REF.sub(PLACEHOLDER, url)
     scheme = with_placeholders.split("://", 1)[0].lower() if "://" in with_placeholders else ""
     if not scheme:
-        return (f"notice target '{url}' is not an Apprise URL",
-                "write e.g. mailtos://user:${SMTP_PASSWORD}@mail.example.gov.cn/?to=gk@example.gov.cn "
-                "or json://host/path")
+        return (f"通知接收地址“{url}”不是通知服务的网址（应以“服务名://”开头）",
+                "写作如 mailtos://user:${SMTP_PASSWORD}@mail.example.gov.cn/?to=gk@example.gov.cn "
+                "或 json://主机/路径", "")
     plugins = NotificationManager()
     schemas = plugins.schemas()
     if scheme not in schemas:
         close = difflib.get_close_matches(scheme, schemas, n=3, cutoff=0.6)
-        return (f"notice target '{url}': Apprise has no service called {scheme}://",
-                ("did you mean " + " or ".join(f"{c}://" for c in close) + "?") if close
-                else "see the services at https://appriseit.com/services/")
+        return (f"通知接收地址“{url}”：没有名为 {scheme}:// 的通知服务",
+                ("是否应为 " + " 或 ".join(f"{c}://" for c in close) + "？") if close
+                else "可用的服务见 https://appriseit.com/services/", "")
     said = _apprise_says(with_placeholders)
     if said is not None:
         plugin = plugins[scheme]
-        forms = ", ".join(t.replace("{schema}", scheme) for t in getattr(plugin, "templates", ())[:3])
+        forms = " 或 ".join(t.replace("{schema}", scheme) for t in getattr(plugin, "templates", ())[:3])
         name = getattr(plugin, "service_name", scheme)
         where = getattr(plugin, "setup_url", "") or "https://appriseit.com/services/"
-        return (f"notice target '{url}': Apprise cannot use it as a {name} URL ({said})",
-                (f"{scheme}:// is {name}; write it as {forms}" if forms else f"{scheme}:// is {name}")
-                + f" (see {where})")
+        return (f"通知接收地址“{url}”缺少内容或写法不对，不能用作“{name}”服务的地址",
+                (f"{scheme}:// 是“{name}”服务，应写作 {forms}" if forms else f"{scheme}:// 是“{name}”服务")
+                + f"（见 {where} ）", said)
     names = ENV_REF.findall(url)
     if names and all(n in env for n in names):
         sent = ENV_REF.sub(lambda m: env[m.group(1)], url)
         if _apprise_says(sent) is not None:  # what Apprise said could quote the secret: not shown
-            return (f"notice target '{url}' is not a valid URL once ${{{names[0]}}} is filled in from the environment",
-                    "percent-encode the characters a URL reserves in the value (@ as %40, / as %2F, : as %3A)")
+            return (f"通知接收地址“{url}”填入环境变量 ${{{names[0]}}} 的值后不是有效的网址",
+                    "请把该值中网址保留的字符改用百分号编码（@ 写作 %40，/ 写作 %2F，: 写作 %3A）", "")
     return None
 
 

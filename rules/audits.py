@@ -17,7 +17,7 @@ from typing import Any
 
 from documents.report import SECTION_KEYS, ParsedReport
 from rules.checks import Kind, _message, field_values, outcome, register
-from rules.fields import NAMED_LISTS, label_of, layout_label, suggest
+from rules.fields import KNOWN_FIELDS, NAMED_LISTS, label_of, layout_label
 from rules.messages import format_date, render_value
 from rules.model import Context, Outcome, Rule
 from rules.params import Issues, check_keys
@@ -29,7 +29,7 @@ _SECTION_NUMERALS = {"一": "第一部分", "二": "第二部分", "三": "第�
 def _strings(raw: Any, key: str, check: dict, issues: Issues, example: str) -> tuple[str, ...]:
     raw = [raw] if isinstance(raw, str) else raw
     if not isinstance(raw, list) or not raw or not all(isinstance(x, str) and x for x in raw):
-        issues.add(line_of(check, key, getattr(check, "line", None)), f"{key} must be a non-empty list of names", example)
+        issues.add(line_of(check, key, getattr(check, "line", None)), "names_required", key=key, example=example)
         return ()
     return tuple(raw)
 
@@ -42,8 +42,8 @@ class ProblemsParams:
 
 
 def parse_problems(check: dict, issues: Issues) -> ProblemsParams | None:
-    check_keys(check, ("kind", "kinds"), "a problems check", issues)
-    kinds = _strings(check.get("kinds"), "kinds", check, issues, "e.g. kinds: [column_count]")
+    check_keys(check, ("kind", "kinds"), "'problems' 检查", issues)
+    kinds = _strings(check.get("kinds"), "kinds", check, issues, "例如 'kinds: [column_count]'")
     return ProblemsParams(kinds) if kinds else None
 
 
@@ -127,15 +127,15 @@ class CellsParams:
 
 
 def parse_cells(check: dict, issues: Issues) -> CellsParams | None:
-    check_keys(check, ("kind", "fields", "exclude", "integer", "min"), "a cells check", issues)
-    fields = _strings(check.get("fields"), "fields", check, issues, 'e.g. fields: ["apply.*", "review.*"]')
+    check_keys(check, ("kind", "fields", "exclude", "integer", "min"), "'cells' 检查", issues)
+    fields = _strings(check.get("fields"), "fields", check, issues, "例如 'fields: [\"apply.*\", \"review.*\"]'")
     exclude = _strings(check.get("exclude"), "exclude", check, issues, "") if "exclude" in check else ()
     integer = check.get("integer", True)
     minimum = check.get("min", 0)
     if not isinstance(integer, bool):
-        issues.add(line_of(check, "integer"), "integer must be true or false", "")
+        issues.add(line_of(check, "integer"), "boolean_invalid", key="integer")
     if minimum is not None and (isinstance(minimum, bool) or not isinstance(minimum, (int, float))):
-        issues.add(line_of(check, "min"), "min must be a number (or null for none)", "e.g. min: 0")
+        issues.add(line_of(check, "min"), "min_invalid")
         minimum = 0
     return CellsParams(fields, exclude, bool(integer), minimum) if fields else None
 
@@ -191,10 +191,10 @@ class LayoutParams:
 
 
 def parse_layout(check: dict, issues: Issues) -> LayoutParams | None:
-    check_keys(check, ("kind", "table", "cell", "rows", "columns", "fields"), "a layout check", issues)
+    check_keys(check, ("kind", "table", "cell", "rows", "columns", "fields"), "'layout' 检查", issues)
     table = str(check.get("table", ""))
     if table not in _SECTION_NUMERALS:
-        issues.add(line_of(check, "table", check.line), "table must be the section numeral: 二, 三 or 四", "e.g. table: 三")
+        issues.add(line_of(check, "table", check.line), "table_numeral_invalid")
     lists = {}
     for key in ("rows", "columns"):
         raw = check.get(key)
@@ -205,18 +205,16 @@ def parse_layout(check: dict, issues: Issues) -> LayoutParams | None:
         elif isinstance(raw, list) and raw and all(isinstance(x, str) for x in raw):
             lists[key] = tuple(raw)
         else:
-            issues.add(line_of(check, key), f"{key} must be a list or a named list",
-                       suggest(str(raw), NAMED_LISTS) or f"named lists: {', '.join(NAMED_LISTS)}")
+            issues.add(line_of(check, key), "list_or_named_list", near=(raw, NAMED_LISTS), key=key, lists=NAMED_LISTS)
             return None
     cells = []
     if "fields" in check:
-        fields = _strings(check.get("fields"), "fields", check, issues, "e.g. fields: [active.rules.issued]")
+        fields = _strings(check.get("fields"), "fields", check, issues, "例如 'fields: [active.rules.issued]'")
         cells = [(f, f, "") for f in fields]
     else:
         template = check.get("cell")
         if not isinstance(template, str) or "{r}" not in template:
-            issues.add(line_of(check, "cell", check.line), "cell must be a key template with {r} (and {c})",
-                       'e.g. cell: "apply.{r}.{c}"')
+            issues.add(line_of(check, "cell", check.line), "cell_template_invalid")
             return None
         for r in lists["rows"]:
             for c in lists["columns"]:
@@ -224,8 +222,7 @@ def parse_layout(check: dict, issues: Issues) -> LayoutParams | None:
     from rules.fields import is_known_field
     for key, _, _ in cells:
         if not is_known_field(key):
-            issues.add(line_of(check, "cell", line_of(check, "fields")), f"unknown field key {key!r}",
-                       suggest(key, []) or "field keys are listed in docs/report-fields.md")
+            issues.add(line_of(check, "cell", line_of(check, "fields")), "field_unknown", near=(key, KNOWN_FIELDS), key=key)
             return None
     return LayoutParams(table, tuple(cells), lists["rows"], lists["columns"])
 
@@ -271,7 +268,7 @@ class HeadingsParams:
 
 
 def parse_headings(check: dict, issues: Issues) -> HeadingsParams:
-    check_keys(check, ("kind",), "a headings check", issues)
+    check_keys(check, ("kind",), "'headings' 检查", issues)
     return HeadingsParams()
 
 
@@ -332,12 +329,12 @@ class CarryoverParams:
 
 
 def parse_carryover(check: dict, issues: Issues) -> CarryoverParams:
-    check_keys(check, ("kind", "days", "extension"), "a carryover check", issues)
+    check_keys(check, ("kind", "days", "extension"), "'carryover' 检查", issues)
     values = {}
     for key, default in (("days", 20), ("extension", 20)):
         value = check.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-            issues.add(line_of(check, key), f"{key} must be a number of working days", f"e.g. {key}: {default}")
+            issues.add(line_of(check, key), "working_days", key=key, example=default)
             value = default
         values[key] = value
     return CarryoverParams(values["days"], values["extension"])

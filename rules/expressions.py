@@ -18,7 +18,8 @@ from typing import Any
 import simpleeval
 
 from rules.errors import ExpressionError
-from rules.fields import field_hint, is_known_field
+from rules.fields import KNOWN_FIELDS, is_known_field
+from rules.wording import COMPARISONS, OPERATORS, SYNTAX, reason
 
 MAX_LENGTH = 4000  # ARI-02 spelled out is ~1000 characters; anything far longer is a mistake
 # Nesting of the parsed tree (a + b + c nests one level a term). The library's deepest is 26;
@@ -30,13 +31,6 @@ FUNCTIONS = {"abs": abs, "min": min, "max": max, "sum": lambda *xs: sum(xs), "ro
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-_REFUSED_HINTS = {
-    ast.Pow: "exponentiation (**) is not available in rules",
-    ast.Attribute: "only field keys may contain dots (e.g. apply.new.total); methods and attributes are not available",
-    ast.Subscript: "indexing ([...]) is not available; name the field key instead",
-    ast.Lambda: "lambda is not available",
-    ast.JoinedStr: "strings are not available in expressions",
-}
 
 
 @dataclass(frozen=True)
@@ -87,30 +81,29 @@ class _Rewriter(ast.NodeTransformer):
                    ast.Not, ast.IfExp, ast.Load, *_BINOPS, *_CMPOPS)
         if not isinstance(node, allowed):
             kind = type(node).__name__
-            hint = _REFUSED_HINTS.get(type(node), "use numbers, field keys, + - * /, comparisons, and/or/not")
-            raise ExpressionError(f"{kind} is not allowed in a rule expression", hint)
+            raise ExpressionError("syntax_refused", kind, what=SYNTAX.get(kind, "这种写法"))
         return super().generic_visit(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         if type(node.op) not in _BINOPS:
-            hint = _REFUSED_HINTS.get(type(node.op), "only + - * / are available")
-            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed", hint)
+            name = type(node.op).__name__
+            raise ExpressionError("operator_refused", name, op=OPERATORS.get(name, name))
         return super().generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         for op in node.ops:
             if type(op) not in _CMPOPS:
-                raise ExpressionError(f"comparison {type(op).__name__} is not allowed",
-                                      "use == != < <= > >=")
+                name = type(op).__name__
+                raise ExpressionError("comparison_refused", name, op=COMPARISONS.get(name, name))
         return super().generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if isinstance(node.value, bool):
             return node
         if not isinstance(node.value, (int, float)):
-            raise ExpressionError(f"constant {node.value!r} is not allowed", "only numbers may appear as constants")
+            raise ExpressionError("constant_refused", repr(node.value), value=node.value)
         if abs(node.value) > MAX_CONSTANT:
-            raise ExpressionError(f"constant {node.value} is too large", f"constants must be below {MAX_CONSTANT}")
+            raise ExpressionError("constant_too_large", value=node.value, limit=MAX_CONSTANT)
         return node
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
@@ -119,35 +112,27 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         key = _dotted(node)
         if key is None:
-            raise ExpressionError("attribute access is not allowed", _REFUSED_HINTS[ast.Attribute])
+            raise ExpressionError("attribute_refused")
         return self._field(key, node)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            raise ExpressionError(f"calling {ast.unparse(node.func)!r} is not allowed",
-                                  f"available functions: {', '.join(FUNCTIONS)}")
+            raise ExpressionError("call_refused", name=ast.unparse(node.func), functions=list(FUNCTIONS))
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            raise ExpressionError("keyword or * arguments are not allowed", "pass plain arguments")
+            raise ExpressionError("call_arguments_refused")
         node.args = [self.visit(a) for a in node.args]
         return node
 
     def _field(self, key: str, node: ast.AST) -> ast.AST:
         if key.startswith("_") or "__" in key:
-            raise ExpressionError(f"name {key!r} is not allowed", "names starting with '_' are refused")
+            raise ExpressionError("name_refused", name=key)
         if not is_known_field(key):
             if "." not in key:
-                hint = ("field keys are dotted (apply.new.total); a for_each variable is written in "
-                        f"braces: {{{key}}}")
-            else:
-                hint = field_hint(key)
-            raise ExpressionError(f"unknown field key {key!r}", hint)
+                raise ExpressionError("field_undotted", key=key)
+            raise ExpressionError("field_unknown", near=(key, KNOWN_FIELDS), key=key)
         if key not in self.fields:
             self.fields.append(key)
         return ast.copy_location(ast.Name(id=_safe_name(key), ctx=ast.Load()), node)
-
-
-_DEEP_HINT = ("each + or - nests one level: write a long sum as sum(a, b, c, …), "
-              "or split the check into several rules")
 
 
 def _depth(tree: ast.AST) -> int:
@@ -162,20 +147,20 @@ def _depth(tree: ast.AST) -> int:
 def compile_expression(text: str) -> Expression:
     """Check and rewrite; raises ExpressionError with a hint. Called when rules load."""
     if not isinstance(text, str) or not text.strip():
-        raise ExpressionError("expression is empty", "write a comparison such as a + b == c")
+        raise ExpressionError("expression_empty")
     source = " ".join(text.split())  # YAML folded scalars may carry line breaks
     if len(source) > MAX_LENGTH:
-        raise ExpressionError(f"expression is {len(source)} characters long", f"keep it under {MAX_LENGTH}")
+        raise ExpressionError("expression_too_long", length=len(source), limit=MAX_LENGTH)
     try:
         parsed = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"malformed expression: {exc.msg} at column {exc.offset}",
-                              "check brackets and operators; field keys look like apply.new.total") from None
+        raise ExpressionError("expression_malformed", f"{exc.msg} at column {exc.offset}", reason=reason(exc.msg),
+                              column=exc.offset) from None
     except (RecursionError, MemoryError):  # the parser's own limit on nesting
-        raise ExpressionError("expression nests too deeply to read", _DEEP_HINT) from None
+        raise ExpressionError("expression_too_deep") from None
     depth = _depth(parsed)  # measured without recursion, before anything recurses over the tree
     if depth > MAX_DEPTH:
-        raise ExpressionError(f"expression nests {depth} levels deep, more than {MAX_DEPTH}", _DEEP_HINT)
+        raise ExpressionError("expression_depth", depth=depth, limit=MAX_DEPTH)
     rewriter = _Rewriter()
     tree = rewriter.visit(parsed).body
     ast.fix_missing_locations(tree)

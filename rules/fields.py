@@ -8,7 +8,6 @@ may iterate. Must not read reports or rule files.
 
 from __future__ import annotations
 
-import difflib
 import re
 
 from documents.report import APPLICANT_COLUMNS, SECTION_KEYS
@@ -247,17 +246,6 @@ def is_known_field(key: str) -> bool:
         if key.startswith("agency."):
             return False
     return key in KNOWN_FIELDS or bool(_ACTIVE2019.match(key))
-
-
-def suggest(word: str, choices, n: int = 1) -> str:
-    """A "did you mean" hint, or "" when nothing is close."""
-    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
-    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-
-
-def field_hint(key: str) -> str:
-    guess = suggest(key, KNOWN_FIELDS)
-    return guess or "field keys are listed in docs/report-fields.md, e.g. apply.new.total"
 
 
 def label_of(key: str) -> str:

@@ -60,20 +60,21 @@ class HistoryParams:
 
 def parse_history(check: dict, issues: Issues) -> HistoryParams | None:
     check_keys(check, ("kind", "assert", "for_each", "tolerance", "when", "similarity", "without_previous"),
-               "a history check", issues)
+               "'history' 检查", issues)
     without = check.get("without_previous", "skip")
     if without not in ("skip", "not_evaluated"):
-        issues.add(line_of(check, "without_previous"), "without_previous must be skip or not_evaluated", "")
+        issues.add(line_of(check, "without_previous"), "choice_invalid", key="without_previous", value=without,
+                   choices=("skip", "not_evaluated"))
         without = "skip"
     if "similarity" in check:
         sim = check["similarity"]
         if not isinstance(sim, dict):
-            issues.add(line_of(check, "similarity"), "similarity must be a mapping", "e.g. similarity: {threshold: 0.9}")
+            issues.add(line_of(check, "similarity"), "mapping_required", key="similarity", example="similarity: {threshold: 0.9}")
             return None
-        check_keys(sim, ("threshold", "min_chars", "min_nonzero"), "similarity", issues)
+        check_keys(sim, ("threshold", "min_chars", "min_nonzero"), "'similarity'", issues)
         threshold = sim.get("threshold", 0.9)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
-            issues.add(line_of(sim, "threshold"), "threshold must be a number in (0, 1]", "e.g. threshold: 0.9")
+            issues.add(line_of(sim, "threshold"), "threshold_invalid")
             return None
         return HistoryParams(None, float(threshold), int(sim.get("min_chars", 300)), int(sim.get("min_nonzero", 3)),
                              without_previous=without)
@@ -82,8 +83,7 @@ def parse_history(check: dict, issues: Issues) -> HistoryParams | None:
     if expr is None:
         return None
     if not any(f.startswith("previous.") for f in expr.fields):
-        issues.add(line_of(check, "assert"), "a history expression must read last year's fields",
-                   "write previous.<key>, e.g. apply.carried.total == previous.apply.carry_forward.total")
+        issues.add(line_of(check, "assert"), "history_without_previous")
         return None
     return HistoryParams(expr, without_previous=without)
 

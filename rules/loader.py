@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from rules.errors import Problem, RuleFileError
+from rules.errors import Problem, RuleFileError, problem
 from rules.model import Rule, RuleSet
 from rules.params import Issues
 from rules.schema import parse_rule
@@ -40,13 +40,12 @@ def _display(path: Path, root: Path) -> str:
 def load_ruleset(path: str | Path) -> RuleSet:
     root = Path(path)
     if not root.exists():
-        raise RuleFileError([Problem(str(root), None, "no such file or directory",
-                                     "pass a directory of *.yaml rule files or one rule file")])
+        raise RuleFileError([problem(str(root), None, "no_such_path")])
     problems: list[Problem] = []
     rules: list[Rule] = []
     files = rule_files(root)
     if not files:
-        problems.append(Problem(str(root), None, "no rule files (*.yaml) found", "add at least one rule file"))
+        problems.append(problem(str(root), None, "no_rule_files"))
     for file in files:
         issues = Issues(_display(file, root))
         data, yaml_problems = load_marked(file, issues.file)
@@ -54,8 +53,7 @@ def load_ruleset(path: str | Path) -> RuleSet:
         if data is None and not yaml_problems:
             data = []  # an empty file holds no rules
         if data is not None and not isinstance(data, list):
-            issues.add(getattr(data, "line", 1), "a rule file is a list of rules",
-                       "start each rule with '- id: ...' at the left margin")
+            issues.add(getattr(data, "line", 1), "not_a_list")
         elif data is not None:
             for i, item in enumerate(data):
                 rule = parse_rule(item, issues, data.line_of(i))
@@ -83,10 +81,8 @@ def _duplicates(rules: list[Rule]) -> list[Problem]:
     for i, rule in enumerate(rules):
         for earlier in rules[:i]:
             if earlier.id == rule.id and earlier.applies.overlaps(rule.applies):
-                problems.append(Problem(
-                    rule.file, rule.line, f"duplicate rule id {rule.id} (first at {earlier.file}:{earlier.line})",
-                    "give this rule its own id, or make the two variants by giving them applies that "
-                    "never meet (e.g. templates: [\"2021\"] and templates: [\"2019\"])"))
+                problems.append(problem(rule.file, rule.line, "duplicate_id", id=rule.id,
+                                        first=f"{earlier.file}:{earlier.line}"))
                 break
     return problems
 

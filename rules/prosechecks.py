@@ -25,6 +25,7 @@ from rules.fields import label_of
 from rules.messages import render_value
 from rules.model import Context, Outcome, Rule
 from rules.params import Issues, _section_or_all, check_keys
+from rules.wording import regex_reason
 from rules.yamlmarks import line_of
 
 
@@ -34,18 +35,17 @@ def _patterns(raw: Any, line: int | None, issues: Issues, *, need_number: bool =
     raw = [raw] if isinstance(raw, str) else raw
     out = []
     if not isinstance(raw, list):
-        issues.add(line, "patterns must be a list of regular expressions", 'e.g. patterns: ["上年结转{gap}{n}件"]')
+        issues.add(line, "patterns_not_list")
         return ()
     for i, item in enumerate(raw):
         where = line_of(raw, i, line)
         if not isinstance(item, str) or (need_number and "{n}" not in item):
-            issues.add(where, f"pattern {item!r} must be text containing {{n}} where the number stands",
-                       'e.g. "上年结转[^。，]{0,10}?{n}件"')
+            issues.add(where, "pattern_needs_number", value=item)
             continue
         try:
             out.append(re.compile(prose.expand(item)))
         except re.error as exc:
-            issues.add(where, f"bad regular expression {item!r}: {exc}", "escape ( ) [ ] . * + ? with a backslash")
+            issues.add(where, "regex_invalid", regex=item, reason=regex_reason(exc), detail=str(exc))
     return tuple(out)
 
 
@@ -121,49 +121,46 @@ class NarrativeParams:
 
 def parse_narrative(check: dict, issues: Issues) -> NarrativeParams | None:
     check_keys(check, ("kind", "what", "key", "patterns", "section", "table", "compare", "tolerance", "scope_markers",
-                       "including", "exact", "alternatives"), "a narrative check", issues)
+                       "including", "exact", "alternatives"), "'narrative' 检查", issues)
     what = check.get("what")
     if not isinstance(what, str) or not what.strip():
-        issues.add(line_of(check, "what", check.line), "a narrative check needs what: the thing counted, in Chinese",
-                   "e.g. what: 本年新收政府信息公开申请")
+        issues.add(line_of(check, "what", check.line), "what_missing")
         what = ""
     key = check.get("key")
     if key is not None and not isinstance(key, str):
-        issues.add(line_of(check, "key"), "key must be the parser's narrative key", "e.g. key: requests_received")
+        issues.add(line_of(check, "key"), "narrative_key_invalid")
         key = None
     patterns = _patterns(check.get("patterns"), line_of(check, "patterns"), issues)
     if key is None and not patterns:
-        issues.add(check.line, "a narrative check needs key: (the parser's statement) or patterns:",
-                   "e.g. key: requests_received")
+        issues.add(check.line, "narrative_source_missing")
     table = None
     raw_table = check.get("table")
     try:
         expr = compile_expression(f"{raw_table} == {raw_table}") if isinstance(raw_table, str) else None
         if expr is None or expr.linear is None:
-            issues.add(line_of(check, "table", check.line), "table must be a field key or a sum of field keys",
-                       "e.g. table: apply.new.total, or litigation.direct.total + litigation.after_review.total")
+            issues.add(line_of(check, "table", check.line), "table_sum_invalid")
         else:
             table = expr
     except ExpressionError as exc:
-        issues.add(line_of(check, "table"), f"table: {exc.message}", exc.hint)
+        issues.add_expression(line_of(check, "table"), exc)
     compare = check.get("compare", "equal")
     if compare not in ("equal", "zero"):
-        issues.add(line_of(check, "compare"), f"compare {compare!r} is not equal or zero", "")
+        issues.add(line_of(check, "compare"), "choice_invalid", near=(compare, ("equal", "zero")), key="compare",
+                   value=compare, choices=("equal", "zero"))
     tolerance = check.get("tolerance", 0)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance < 0:
-        issues.add(line_of(check, "tolerance"), "tolerance must be a number ≥ 0", "")
+        issues.add(line_of(check, "tolerance"), "number_invalid", key="tolerance", example=0)
         tolerance = 0
     markers = check.get("scope_markers", list(prose.SCOPE_MARKERS))
     if not isinstance(markers, list) or not all(isinstance(m, str) and m for m in markers):
-        issues.add(line_of(check, "scope_markers"), "scope_markers must be a list of words", "e.g. [代表, 本级]")
+        issues.add(line_of(check, "scope_markers"), "words_required", key="scope_markers", example="[代表, 本级]")
         markers = list(prose.SCOPE_MARKERS)
     section = _section_or_all(check, issues)
     including_words, including = (), None
     raw = check.get("including")
     if raw is not None:
         if not isinstance(raw, dict) or not isinstance(raw.get("words"), list) or not isinstance(raw.get("table"), str):
-            issues.add(line_of(check, "including"), "including must be {words: [...], table: <sum of field keys>}",
-                       "e.g. including: {words: [含上年结转], table: apply.new.total + apply.carried.total}")
+            issues.add(line_of(check, "including"), "including_invalid")
         else:
             including_words, including = tuple(map(str, raw["words"])), _sum(raw["table"], line_of(raw, "table"), issues)
     alternatives = tuple(e for i, t in enumerate(check.get("alternatives") or [])
@@ -180,10 +177,10 @@ def _sum(text, line, issues: Issues) -> Expression | None:
     try:
         expr = compile_expression(f"{text} == {text}") if isinstance(text, str) else None
     except ExpressionError as exc:
-        issues.add(line, f"table: {exc.message}", exc.hint)
+        issues.add_expression(line, exc)
         return None
     if expr is None or expr.linear is None:
-        issues.add(line, "a table side must be a field key or a sum of field keys", "e.g. apply.new.total + apply.carried.total")
+        issues.add(line, "table_sum_invalid")
         return None
     return expr
 
@@ -285,18 +282,18 @@ class RepliesParams:
 
 
 def parse_replies(check: dict, issues: Issues) -> RepliesParams | None:
-    check_keys(check, ("kind", "aspect", "patterns", "all_on_time"), "a replies check", issues)
+    check_keys(check, ("kind", "aspect", "patterns", "all_on_time"), "'replies' 检查", issues)
     aspect = check.get("aspect")
     if aspect not in ("on_time", "extended"):
-        issues.add(line_of(check, "aspect", check.line), f"aspect {aspect!r} is not on_time or extended",
-                   "on_time: were all applications answered in time; extended: extensions reported")
+        issues.add(line_of(check, "aspect", check.line), "choice_invalid", near=(aspect, ("on_time", "extended")),
+                   key="aspect", value=aspect, choices=("on_time", "extended"))
         return None
     raw = check.get("patterns") or {}
     patterns = {}
     if not isinstance(raw, dict):
-        issues.add(line_of(check, "patterns"), "patterns maps received/on_time/extended/late to regex lists", "")
+        issues.add(line_of(check, "patterns"), "reply_patterns_invalid")
         raw = {}
-    check_keys(raw, tuple(_REPLY_DEFAULTS), "replies patterns", issues)
+    check_keys(raw, tuple(_REPLY_DEFAULTS), "'patterns' ", issues)
     for name, default in _REPLY_DEFAULTS.items():
         patterns[name] = _patterns(raw.get(name, default), line_of(raw, name, line_of(check, "patterns")), issues)
     all_on_time = _patterns(check.get("all_on_time", _ALL_ON_TIME), line_of(check, "all_on_time"), issues,
@@ -376,10 +373,11 @@ class FeesParams:
 
 
 def parse_fees(check: dict, issues: Issues) -> FeesParams | None:
-    check_keys(check, ("kind", "aspect", "section"), "a fees check", issues)
+    check_keys(check, ("kind", "aspect", "section"), "'fees' 检查", issues)
     aspect = check.get("aspect")
     if aspect not in ("notices", "amounts"):
-        issues.add(line_of(check, "aspect", check.line), f"aspect {aspect!r} is not notices or amounts", "")
+        issues.add(line_of(check, "aspect", check.line), "choice_invalid", near=(aspect, ("notices", "amounts")),
+                   key="aspect", value=aspect, choices=("notices", "amounts"))
         return None
     section = _section_or_all(check, issues) if "section" in check else "other"
     return FeesParams(aspect, section)
@@ -447,11 +445,11 @@ class YearsParams:
 
 
 def parse_years(check: dict, issues: Issues) -> YearsParams:
-    check_keys(check, ("kind", "checks"), "a years check", issues)
+    check_keys(check, ("kind", "checks"), "'years' 检查", issues)
     raw = check.get("checks", list(YearsParams.checks))
     allowed = YearsParams.checks
     if not isinstance(raw, list) or not raw or any(c not in allowed for c in raw):
-        issues.add(line_of(check, "checks"), f"checks must be a list of {', '.join(allowed)}", "")
+        issues.add(line_of(check, "checks"), "checks_invalid", allowed=allowed)
         raw = list(allowed)
     return YearsParams(tuple(raw))
 

@@ -38,6 +38,7 @@ from rules.history import missing_report_outcome
 from rules.loader import load_ruleset
 from rules.model import STATUSES, Context, Evaluation
 from rules.schema import plain
+from rules.wording import say
 from rules.yamlmarks import load_marked, line_of
 
 CASE_KEYS = ("name", "rules", "context", "report", "previous", "expect", "absent", "score", "grade")
@@ -107,15 +108,15 @@ def _where(subject: str) -> str:
 
 
 def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[RuleTestFailure], set[str]]:
-    name = str(case.get("name", f"case at line {line}"))
+    name = str(case.get("name", f"第{line}行的用例"))
     fail = lambda msg, ln=line: RuleTestFailure(file, ln, name, msg)  # noqa: E731
-    failures = [fail(f"unknown key {k!r} (a case accepts {', '.join(CASE_KEYS)})", line_of(case, k))
+    failures = [fail(say("case_unknown_key", near=(k, CASE_KEYS), key=k, allowed=CASE_KEYS), line_of(case, k))
                 for k in case if k not in CASE_KEYS]
     known = set(ruleset.ids)
     only = set(case["rules"]) if isinstance(case.get("rules"), list) else None
     expected_ids: set[str] = set()
     for rid in sorted((only or set()) - known):
-        failures.append(fail(f"unknown rule id {rid}", line_of(case, "rules")))
+        failures.append(fail(say("case_unknown_rule", id=rid), line_of(case, "rules")))
     no_report = case.get("report") == "none"
     try:
         report = build_report({} if no_report else case.get("report"))
@@ -123,10 +124,10 @@ def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[
         ctx = build_context(case.get("context"), report, previous)
         today = _date((case.get("context") or {}).get("today"))
     except (TypeError, ValueError) as exc:
-        return failures + [fail(f"cannot build the report or context: {exc}")], expected_ids
+        return failures + [fail(say("case_unbuildable", reason=exc))], expected_ids
     if no_report:
         if today is None:
-            return failures + [fail("a case with report: none needs context.today")], expected_ids
+            return failures + [fail(say("case_needs_today"))], expected_ids
         missing = missing_report_outcome(ruleset, ctx, today)
         result = Evaluation(outcomes=[missing] if missing else [], score=100, grade="", lost=[])
     else:
@@ -134,15 +135,15 @@ def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[
     by_key = {o.key: o for o in result.outcomes}
     expect = case.get("expect") or []
     if not expect and not case.get("absent"):
-        failures.append(fail("a case needs expect: or absent:"))
+        failures.append(fail(say("case_needs_expect")))
     for i, item in enumerate(expect):
         ln = line_of(expect, i, line)
         if not isinstance(item, dict) or "rule" not in item or item.get("status") not in STATUSES:
-            failures.append(fail(f"each expectation needs rule and status ({'/'.join(STATUSES)})", ln))
+            failures.append(fail(say("case_expectation_invalid", statuses=STATUSES), ln))
             continue
         rid, subject = item["rule"], str(item.get("subject", ""))
         if rid not in known:
-            failures.append(fail(f"unknown rule id {rid}", ln))
+            failures.append(fail(say("case_unknown_rule", id=rid), ln))
             continue
         expected_ids.add(rid)
         got = by_key.get((rid, subject))
@@ -186,11 +187,11 @@ def run_rule_tests(ruleset_dir: str | Path, tests_dir: str | Path) -> list[RuleT
         if data is None:
             continue
         if not isinstance(data, list):
-            failures.append(RuleTestFailure(label, getattr(data, "line", 1), "", "a test file is a list of cases"))
+            failures.append(RuleTestFailure(label, getattr(data, "line", 1), "", say("cases_not_a_list")))
             continue
         for i, case in enumerate(data):
             if not isinstance(case, dict):
-                failures.append(RuleTestFailure(label, data.line_of(i), "", "each case is a mapping"))
+                failures.append(RuleTestFailure(label, data.line_of(i), "", say("case_not_mapping")))
                 continue
             try:
                 found, ids = _check_case(case, ruleset, label, data.line_of(i))

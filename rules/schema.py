@@ -13,12 +13,13 @@ from datetime import date
 from typing import Any
 
 from rules.checks import KINDS
-from rules.fields import FIELD_NEEDS, suggest
+from rules.fields import FIELD_NEEDS
 from rules.messages import unknown_placeholders
 from rules.model import (BASIS_STATUSES, CATEGORIES, DEFAULT_WEIGHTS, SEVERITIES, TEMPLATES,
                          WHEN_MISSING, Applies, Rule)
 from rules.deadlines import LEVELS
 from rules.params import Issues, check_keys
+from rules.wording import rule_named
 from rules.yamlmarks import line_of
 
 RULE_KEYS = ("id", "title", "severity", "weight", "weight_each", "category", "basis", "applies",
@@ -29,7 +30,6 @@ ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]{2,3}[a-z]?$")
 # (1月31日 or 3月31日) and the year; year checks and the carry-over period need the year.
 KIND_NEEDS = {"deadline": {"level", "year"}, "missing": {"level", "year"}, "years": {"year"},
               "carryover": {"year"}}
-APPLIES_EXAMPLE = 'e.g. applies: {templates: ["2021", "2019"], levels: [government, department]}'
 
 
 def plain(value: Any) -> Any:
@@ -48,8 +48,7 @@ def _choice(data: dict, key: str, choices: tuple[str, ...], issues: Issues, defa
     value = data.get(key, default)
     if value in choices:
         return value
-    issues.add(line_of(data, key), f"{key} {value!r} is not one of {', '.join(choices)}",
-               suggest(str(value), choices) or f"write one of: {', '.join(choices)}")
+    issues.add(line_of(data, key), "choice_invalid", near=(value, choices), key=key, value=value, choices=choices)
     return None
 
 
@@ -58,23 +57,22 @@ def _points(data: dict, key: str, issues: Issues, default: int | None) -> int | 
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-        issues.add(line_of(data, key), f"{key} must be a whole number of points 0–100, not {value!r}", f"e.g. {key}: 10")
+        issues.add(line_of(data, key), "points_invalid", key=key, value=value)
         return default
     return value
 
 
 def _basis(data: dict, issues: Issues) -> dict[str, str]:
     raw = data.get("basis")
-    example = 'e.g. basis: {text: "条例 第四十九条", status: VERIFIED}'
     if not isinstance(raw, dict):
-        issues.add(line_of(data, "basis"), "basis must be a mapping with text and status", example)
+        issues.add(line_of(data, "basis"), "basis_not_mapping")
         return {}
-    check_keys(raw, ("text", "status", "url", "note"), "basis", issues)
+    check_keys(raw, ("text", "status", "url", "note"), "'basis'", issues)
     if not isinstance(raw.get("text"), str) or not raw["text"].strip():
-        issues.add(line_of(raw, "text", raw.line), "basis needs text: the legal or template hook to cite", example)
+        issues.add(line_of(raw, "text", raw.line), "basis_no_text")
     if raw.get("status") not in BASIS_STATUSES:
-        issues.add(line_of(raw, "status", raw.line), f"basis status {raw.get('status')!r} is not one of {', '.join(BASIS_STATUSES)}",
-                   suggest(str(raw.get("status")).upper(), BASIS_STATUSES) or "see domain.md §0 for the labels")
+        issues.add(line_of(raw, "status", raw.line), "basis_status_invalid", near=(str(raw.get("status")).upper(), BASIS_STATUSES),
+                   value=raw.get("status"), choices=BASIS_STATUSES)
     return {str(k): str(v) for k, v in raw.items()}
 
 
@@ -83,38 +81,36 @@ def _applies(data: dict, issues: Issues) -> Applies:
     a rule silently judging a report its template does not ask about is the mistake to avoid."""
     raw = data.get("applies")
     if raw is None:
-        issues.add(data.line, f"rule {data.get('id', '')} does not state which templates and levels it applies to",
-                   APPLIES_EXAMPLE)
+        issues.add(data.line, "applies_missing", rule=rule_named(data.get("id")))
         return Applies()
     if not isinstance(raw, dict):
-        issues.add(line_of(data, "applies"), "applies must be a mapping", APPLIES_EXAMPLE)
+        issues.add(line_of(data, "applies"), "applies_not_mapping")
         return Applies()
-    check_keys(raw, ("levels", "templates", "since", "until"), "applies", issues)
+    check_keys(raw, ("levels", "templates", "since", "until"), "'applies'", issues)
     out: dict[str, Any] = {}
     for key, choices in (("levels", LEVELS), ("templates", TEMPLATES)):
         if key not in raw:
-            issues.add(line_of(data, "applies"), f"applies must state {key} (all of them when the rule is for every one)",
-                       APPLIES_EXAMPLE)
+            issues.add(line_of(data, "applies"), "applies_key_missing", key=key)
             continue
         values = raw.get(key, [])
         values = [values] if isinstance(values, (str, int)) else values
         if not isinstance(values, list) or not values:
-            issues.add(line_of(raw, key), f"applies.{key} must be a non-empty list", f"choose from {', '.join(choices)}")
+            issues.add(line_of(raw, key), "applies_list_empty", key=f"applies.{key}", choices=choices)
             continue
         good = []
         for i, v in enumerate(values):
             if str(v) in choices:
                 good.append(str(v))
             else:
-                issues.add(line_of(values, i, line_of(raw, key)), f"applies.{key}: {v!r} is not one of {', '.join(choices)}",
-                           suggest(str(v), choices) or "templates are quoted strings, e.g. \"2021\"")
+                issues.add(line_of(values, i, line_of(raw, key)), "applies_value_invalid", near=(v, choices),
+                           key=f"applies.{key}", value=v, choices=choices)
         out[key] = tuple(good)
     for key in ("since", "until"):
         if key in raw:
             if isinstance(raw[key], int) and not isinstance(raw[key], bool) and 2000 <= raw[key] <= 2100:
                 out[key] = raw[key]
             else:
-                issues.add(line_of(raw, key), f"applies.{key} must be a report year such as 2021", "")
+                issues.add(line_of(raw, key), "applies_year_invalid", key=f"applies.{key}")
     return Applies(**out)
 
 
@@ -141,26 +137,24 @@ def parse_rule(data: Any, issues: Issues, line: int | None) -> Rule | None:
         return _parse_rule(data, issues, line)
     except Exception as exc:  # noqa: BLE001 - RecursionError, a bug in a kind's parser, …
         rule_id = data.get("id") if isinstance(data, dict) else None
-        issues.add(line, f"rule {rule_id or ''} could not be loaded ({type(exc).__name__}: {exc})".replace("  ", " "),
-                   "simplify the rule (shorter, less nested expressions); if it looks right, report it as a bug")
+        issues.add(line, "rule_crashed", rule=rule_named(rule_id), detail=f"{type(exc).__name__}: {exc}")
         return None
 
 
 def _parse_rule(data: Any, issues: Issues, line: int | None) -> Rule | None:
     if not isinstance(data, dict):
-        issues.add(line, "each rule is a mapping (id, title, severity, ...)", "start each rule with '- id: XXX-01'")
+        issues.add(line, "rule_not_mapping")
         return None
     before = len(issues.problems)
-    check_keys(data, RULE_KEYS, "a rule", issues)
+    check_keys(data, RULE_KEYS, "规则", issues)
     for key in REQUIRED:
         if key not in data:
-            issues.add(data.line, f"rule {data.get('id', '')!s} is missing {key}".replace("  ", " "),
-                       f"add '{key}:' (required keys: {', '.join(REQUIRED)})")
+            issues.add(data.line, "key_missing", rule=rule_named(data.get("id")), key=key, required=REQUIRED)
     rule_id = data.get("id")
     if "id" in data and (not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id)):
-        issues.add(line_of(data, "id"), f"rule id {rule_id!r} is not like ARI-01", "use PREFIX-NN, e.g. TXT-12")
+        issues.add(line_of(data, "id"), "id_invalid", value=rule_id)
     if "title" in data and (not isinstance(data["title"], str) or not data["title"].strip()):
-        issues.add(line_of(data, "title"), "title must be non-empty text", "a short Chinese title")
+        issues.add(line_of(data, "title"), "title_empty")
     severity = _choice(data, "severity", SEVERITIES, issues) if "severity" in data else None
     weight = _points(data, "weight", issues, DEFAULT_WEIGHTS.get(severity or "", 0))
     weight_each = _points(data, "weight_each", issues, None)
@@ -170,27 +164,27 @@ def _parse_rule(data: Any, issues: Issues, line: int | None) -> Rule | None:
     when_missing = _choice(data, "when_missing", WHEN_MISSING, issues, "not_evaluated")
     message = data.get("message")
     if message is not None and not isinstance(message, str):
-        issues.add(line_of(data, "message"), "message must be text", "quote it if it contains ':'")
+        issues.add(line_of(data, "message"), "message_not_text")
         message = None
 
     check = data.get("check")
     kind_name, params = None, None
     if "check" in data:
         if not isinstance(check, dict):
-            issues.add(line_of(data, "check"), "check must be a mapping with a kind", "e.g. check: {kind: expression, assert: ...}")
+            issues.add(line_of(data, "check"), "check_not_mapping")
         else:
             kind_name = check.get("kind")
             if kind_name not in KINDS:
-                issues.add(line_of(check, "kind", check.line), f"unknown check kind {kind_name!r}",
-                           suggest(str(kind_name), KINDS) or f"kinds: {', '.join(KINDS)}")
+                issues.add(line_of(check, "kind", check.line), "kind_unknown", near=(kind_name, KINDS), kind=kind_name,
+                           kinds=list(KINDS))
                 kind_name = None
             else:
                 params = KINDS[kind_name].parse(check, issues)
     if message and kind_name and params is not None:
         for name in unknown_placeholders(message, KINDS[kind_name].placeholders(params)):
             allowed = sorted(KINDS[kind_name].placeholders(params) - set(getattr(params, "fields", ())))
-            issues.add(line_of(data, "message"), f"message placeholder {{{name}}} is not available for a {kind_name} check",
-                       suggest(name, allowed) or f"available: {', '.join('{%s}' % a for a in allowed)}")
+            issues.add(line_of(data, "message"), "placeholder_unavailable", near=(name, allowed), name="{%s}" % name,
+                       kind=kind_name, allowed=["{%s}" % a for a in allowed])
     if len(issues.problems) > before or params is None:
         return None
     return Rule(id=rule_id, title=data["title"].strip(), severity=severity, weight=weight, category=category,

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from rules.fields import suggest
 from rules.model import CATEGORIES, Outcome
 from rules.params import Issues, check_keys
 from rules.yamlmarks import line_of
@@ -88,46 +87,42 @@ def parse_scoring(data, issues: Issues) -> Scoring:
     if data is None:
         return Scoring()
     if not isinstance(data, dict):
-        issues.add(getattr(data, "line", None), "scoring.yaml must be a mapping",
-                   "e.g. grades: {优: 90, 良: 75, 中: 60, 差: 0}")
+        issues.add(getattr(data, "line", None), "scoring_not_mapping")
         return Scoring()
-    check_keys(data, KEYS, "scoring.yaml", issues)
+    check_keys(data, KEYS, "'scoring.yaml' ", issues)
     caps: dict[str, int] = {}
     raw_caps = data.get("category_caps") or {}
     if not isinstance(raw_caps, dict):
-        issues.add(line_of(data, "category_caps"), "category_caps must map a category to points", "e.g. {arithmetic: 30}")
+        issues.add(line_of(data, "category_caps"), "category_map_invalid", key="category_caps", what="分值",
+                   example="{arithmetic: 30}")
         raw_caps = {}
     for cat, cap in raw_caps.items():
         if cat not in CATEGORIES:
-            issues.add(line_of(raw_caps, cat), f"unknown category {cat!r}",
-                       suggest(str(cat), CATEGORIES) or f"categories: {', '.join(CATEGORIES)}")
+            issues.add(line_of(raw_caps, cat), "category_unknown", near=(cat, CATEGORIES), value=cat, choices=CATEGORIES)
         elif not _points(cap):
-            issues.add(line_of(raw_caps, cat), f"cap for {cat} must be a whole number 0–100", "")
+            issues.add(line_of(raw_caps, cat), "cap_invalid", category=cat)
         else:
             caps[cat] = cap
     weights: dict[str, int] = {}
     raw_weights = data.get("category_weights") or {}
     if not isinstance(raw_weights, dict):
-        issues.add(line_of(data, "category_weights"), "category_weights must map a category to a percent",
-                   "e.g. {format: 50}")
+        issues.add(line_of(data, "category_weights"), "category_map_invalid", key="category_weights", what="百分比",
+                   example="{format: 50}")
         raw_weights = {}
     for cat, pct in raw_weights.items():
         if cat not in CATEGORIES:
-            issues.add(line_of(raw_weights, cat), f"unknown category {cat!r}",
-                       suggest(str(cat), CATEGORIES) or f"categories: {', '.join(CATEGORIES)}")
+            issues.add(line_of(raw_weights, cat), "category_unknown", near=(cat, CATEGORIES), value=cat, choices=CATEGORIES)
         elif isinstance(pct, bool) or not isinstance(pct, int) or not 0 <= pct <= 1000:
-            issues.add(line_of(raw_weights, cat), f"weight for {cat} must be a whole percent 0–1000", "e.g. 50")
+            issues.add(line_of(raw_weights, cat), "category_weight_invalid", category=cat)
         else:
             weights[cat] = pct
     grades = DEFAULT_GRADES
     raw_grades = data.get("grades")
     if raw_grades is not None:
         if not isinstance(raw_grades, dict) or not raw_grades or not all(_points(v) for v in raw_grades.values()):
-            issues.add(line_of(data, "grades"), "grades must map each grade to its lowest score (0–100)",
-                       "e.g. grades: {优: 90, 良: 75, 中: 60, 差: 0}")
+            issues.add(line_of(data, "grades"), "grades_invalid")
         elif 0 not in raw_grades.values():
-            issues.add(line_of(data, "grades"), "no grade starts at 0, so low scores would have none",
-                       "give the lowest grade the threshold 0")
+            issues.add(line_of(data, "grades"), "grades_no_zero")
         else:
             grades = tuple(sorted(((str(k), v) for k, v in raw_grades.items()), key=lambda g: -g[1]))
     names = [name for name, _ in grades]
@@ -135,17 +130,17 @@ def parse_scoring(data, issues: Issues) -> Scoring:
     for key in ("best_grade_with_errors", "best_grade_low_coverage"):
         cap = data.get(key)
         if cap is not None and str(cap) not in names:
-            issues.add(line_of(data, key), f"{key} {cap!r} is not one of the grades", "use one of: " + ", ".join(names))
+            issues.add(line_of(data, key), "choice_invalid", near=(cap, names), key=key, value=cap, choices=names)
             cap = None
         best[key] = str(cap) if cap is not None else None
     minimum = data.get("min_coverage", 0)
     if not _points(minimum):
-        issues.add(line_of(data, "min_coverage"), "min_coverage must be a whole percent 0–100", "e.g. min_coverage: 80")
+        issues.add(line_of(data, "min_coverage"), "percent_invalid", key="min_coverage", example=80)
         minimum = 0
     blanks = data.get("blank_cells", "zero")
     if blanks not in BLANK_POLICIES:
-        issues.add(line_of(data, "blank_cells"), f"blank_cells {blanks!r} is not one of {', '.join(BLANK_POLICIES)}",
-                   suggest(str(blanks), BLANK_POLICIES) or "zero: 空白按0计; absent: a blank is not stated")
+        issues.add(line_of(data, "blank_cells"), "choice_invalid", near=(blanks, BLANK_POLICIES), key="blank_cells",
+                   value=blanks, choices=BLANK_POLICIES)
         blanks = "zero"
     return Scoring(caps, weights, grades, best["best_grade_with_errors"], minimum, best["best_grade_low_coverage"],
                    blanks)

@@ -58,30 +58,29 @@ def _compile(words: list[str]) -> tuple[re.Pattern, ...]:
 
 
 def parse_rows(check: dict, issues: Issues) -> RowsParams | None:
-    check_keys(check, ("kind", "rows", "section"), "a rows check", issues)
+    check_keys(check, ("kind", "rows", "section"), "'rows' 检查", issues)
     raw = check.get("rows")
-    example = "e.g. rows: {granted: {label: （一）予以公开, words: [予以公开], rows: [granted]}}"
+    example = "例如 'rows: {granted: {label: （一）予以公开, words: [予以公开], rows: [granted]}}'"
     if not isinstance(raw, dict) or not raw:
-        issues.add(line_of(check, "rows", getattr(check, "line", None)), "a rows check needs rows", example)
+        issues.add(line_of(check, "rows", getattr(check, "line", None)), "rows_missing", example=example)
         return None
     specs = []
     for name, spec in raw.items():
         where = line_of(raw, name)
         if not isinstance(spec, dict):
-            issues.add(where, f"row {name!r} must be a mapping with label, words and rows", example)
+            issues.add(where, "row_invalid", name=name, example=example)
             continue
-        check_keys(spec, ("label", "words", "rows"), f"row {name}", issues)
+        check_keys(spec, ("label", "words", "rows"), f"行 '{name}' ", issues)
         words, rows, label = spec.get("words"), spec.get("rows"), spec.get("label")
         if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
-            issues.add(line_of(spec, "words", where), f"row {name}: words must be a list of phrases", example)
+            issues.add(line_of(spec, "words", where), "row_words_invalid", name=name, example=example)
             continue
         if not isinstance(rows, list) or not rows or not all(isinstance(r, str) for r in rows):
-            issues.add(line_of(spec, "rows", where), f"row {name}: rows must be a list of table 三 row keys", example)
+            issues.add(line_of(spec, "rows", where), "row_rows_invalid", name=name, example=example)
             continue
         bad = [r for r in rows if not any(_row_match(r, k) for k in APPLY_ROW_LABELS)]
         if bad:
-            issues.add(line_of(spec, "rows", where), f"row {name}: unknown table 三 row {bad[0]!r}",
-                       "rows are keys such as granted, withheld.*, unable.not_held (report-fields.md)")
+            issues.add(line_of(spec, "rows", where), "row_unknown", name=name, row=bad[0])
             continue
         specs.append(RowSpec(str(name), str(label or words[0]), tuple(rows), _compile(words)))
     if not specs:

@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from rules.errors import Problem
+from rules.errors import Problem, problem
+from rules.wording import reason
 
 
 class MarkedDict(dict):
@@ -85,29 +86,23 @@ def load_marked(path: Path, label: str | None = None) -> tuple[Any, list[Problem
     name = label or str(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(name, None, f"cannot read file: {exc}", "save it as UTF-8 text")]
+    except UnicodeDecodeError as exc:
+        return None, [problem(name, None, "unreadable", reason="不是 UTF-8 编码", detail=str(exc))]
+    except OSError as exc:
+        return None, [problem(name, None, "unreadable", reason="文件不存在或没有读取权限", detail=str(exc))]
     loader = _MarkingLoader(text)
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, [
-            Problem(
-                name,
-                line,
-                f"YAML syntax error: {reason}",
-                "check indentation, and quote strings that contain ': ', '#', '{' or start with '*'",
-            )
-        ]
+        said = getattr(exc, "problem", None) or str(exc)
+        return None, [problem(name, line, "yaml_syntax", reason=reason(said), detail=str(exc))]
+    except RecursionError:  # lists in lists … thousands deep: PyYAML's composer recurses
+        return None, [problem(name, None, "yaml_too_deep")]
     finally:
         loader.dispose()
-    problems = [
-        Problem(name, line, f"duplicate key {key!r}", "each key may appear once in a mapping; remove one")
-        for line, key in loader.duplicates
-    ]
+    problems = [problem(name, line, "duplicate_key", key=key) for line, key in loader.duplicates]
     return data, problems
 
 

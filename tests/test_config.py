@@ -40,7 +40,7 @@ def test_rulemaking_may_be_stated_and_is_checked():
     assert parse_roster(GOOD, "a.yaml", env={"SMTP_PASSWORD": "x"}).agencies[0].rulemaking is None  # from the name
     with pytest.raises(AgencyFileError) as info:
         parse_roster(stated.replace("rulemaking: false", "rulemaking: maybe"), "a.yaml", env={"SMTP_PASSWORD": "x"})
-    assert "a.yaml:9: rulemaking 的值“maybe”不是 true 或 false" in str(info.value)
+    assert "a.yaml:9: rulemaking 的值“maybe”不是 'true' 或 'false'" in str(info.value)
 
 
 def test_every_mistake_is_reported_with_its_line_and_a_fix():
@@ -92,10 +92,11 @@ def test_notice_targets_are_checked_by_apprise_with_line_and_fix():
     with pytest.raises(AgencyFileError) as info:
         parse_roster(BAD_TARGETS, "t.yaml", env={})
     errors = {p.line: str(p) for p in info.value.problems if p.level == "error"}
-    assert errors[4].startswith("t.yaml:4: notice target 'notaschema://foo': Apprise has no service called "
-                                "notaschema:// — ")
-    assert "wecom:// is Pushplus; write it as wecom://{token}" in errors[5] and "Pushplus token () is invalid" in errors[5]
-    assert "did you mean json://" in errors[8]
+    assert errors[4].startswith("t.yaml:4: 通知接收地址“notaschema://foo”：没有名为 notaschema:// 的通知服务 — ")
+    assert "wecom:// 是“Pushplus”服务，应写作 wecom://{token}" in errors[5]
+    details = {p.line: p.detail for p in info.value.problems}
+    assert "Pushplus token () is invalid" in details[5] and "invalid" not in errors[5]  # what Apprise said: for the log
+    assert "是否应为 json://" in errors[8]
     assert "WeCom Bot" in errors[18] and "wecombot://{key}" in errors[18]
     assert 6 not in errors  # ${SMTP_PASSWORD} not set: checked with a placeholder, fine
     assert errors[16].startswith("t.yaml:16: 单位 qinghe-fgj：栏目主机 files.qinghe.example.org 不在其 allowed_hosts")
@@ -110,7 +111,7 @@ def test_a_secret_that_breaks_its_url_is_named_but_never_shown():
     text = GOOD.replace("mailto://user:${SMTP_PASSWORD}@example.org", "mailtos://gkb:${SMTP_PASSWORD}@mail.example.org")
     with pytest.raises(AgencyFileError) as info:
         parse_roster(text, "s.yaml", env={"SMTP_PASSWORD": "p@ss/w0rd"})
-    assert "not a valid URL once ${SMTP_PASSWORD} is filled in" in str(info.value)
+    assert "填入环境变量 ${SMTP_PASSWORD} 的值后不是有效的网址" in str(info.value)
     assert "%40" in str(info.value) and "p@ss" not in str(info.value)
     assert parse_roster(text, "s.yaml", env={"SMTP_PASSWORD": "p%40ss%2Fw0rd"}).agencies
 

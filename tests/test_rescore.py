@@ -117,4 +117,4 @@ def test_cli_score_json_and_rules_commands(tmp_path, shared_fixtures, monkeypatc
                                     "  check: {kind: expression, assert: apply.new.totl == 0}\n", encoding="utf-8")
     result = runner.invoke(app, ["rules", "check", str(bad)])
     assert result.exit_code == 1
-    assert "unknown field key 'apply.new.totl'" in result.output and "did you mean 'apply.new.total'" in result.output
+    assert "未知的字段键 'apply.new.totl' — 是否想写 'apply.new.total'？" in result.output

@@ -19,9 +19,10 @@ from worker.steps import Next
 class ActionError(ValueError):
     """A refused action; ``status`` is the HTTP answer (422: the submitted content is invalid)."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, problems: list | None = None):
         super().__init__(message)
         self.status = status
+        self.problems = problems or []  # rule file problems, for the API: file, line, code, message, hint
 
 
 def silence(rt: Runtime, *, rule_id: str, until: date, reason: str, by: str, agency_slug: str | None) -> int:
@@ -126,7 +127,7 @@ def preview_rules(rt: Runtime, file_name: str, content: str, year: int | None = 
     except ProposalError as exc:
         raise ActionError(str(exc)) from exc
     except RuleFileError as exc:  # the content is invalid: file:line: what — fix, as `rules check` says it
-        raise ActionError(str(exc), status=422) from exc
+        raise ActionError(str(exc), status=422, problems=[p.to_dict() for p in exc.problems]) from exc
     result = diff_rulesets(rt.db_url, current, proposed, latest_only=True, year=year).to_dict()
     result["year"] = year
     return result

@@ -84,7 +84,7 @@ def rules(rt: Runtime) -> Check:
 def _problems(error: str) -> list[str]:
     """The file:line lines of a RuleFileError's text (its first line only counts them)."""
     lines = [line.strip() for line in error.splitlines() if line.strip()]
-    if len(lines) > 1 and "problem" in lines[0]:
+    if len(lines) > 1 and "处问题" in lines[0]:
         lines = lines[1:]
     return lines
 

@@ -66,7 +66,7 @@ class RulesCache:
             except RuleFileError as exc:
                 # Keep evaluating with the last good rules; the error shows in `status`.
                 self.error = str(exc)
-                log.error("rules in %s are invalid, keeping the previous ones:\n%s", self.directory, exc)
+                log.error("rules in %s are invalid, keeping the previous ones:\n%s", self.directory, exc.log_text())
             except Exception as exc:  # noqa: BLE001 - never fail a task over it, never keep quiet about it
                 self.error = f"rules in {self.directory} could not be loaded: {type(exc).__name__}: {exc}"
                 log.exception("rules in %s could not be loaded, keeping the previous ones", self.directory)

@@ -171,4 +171,4 @@ agencies:
                      "agencies.yaml", env={})
     problems = [str(p) for p in bad.value.problems]
     assert any("agencies.yaml:7:" in p and "dense_minutes" in p for p in problems)
-    assert any("'Jan' is not MM-DD..MM-DD" in p for p in problems)
+    assert any("时段“Jan”不是“月-日..月-日”的写法" in p for p in problems)

@@ -34,13 +34,13 @@ def _problem(root) -> str:
 
 def test_a_deep_expression_is_its_rules_error_at_its_line(write_rules):
     text = _problem(write_rules(deep=DEEP))
-    assert "deep.yaml:10: expression: expression nests 402 levels deep" in text
-    assert f"more than {MAX_DEPTH}" in text and "sum(a, b, c, …)" in text
+    assert "deep.yaml:10: 表达式嵌套 402 层" in text
+    assert f"超过上限 {MAX_DEPTH} 层" in text and "sum(a, b, c, …)" in text
 
 
 def test_a_long_sum_is_written_with_sum():
     keys = ["apply.new.natural", "apply.new.business", "apply.new.research"] * 50  # 150 terms, too deep with +
-    with pytest.raises(Exception, match="nests"):
+    with pytest.raises(Exception, match="嵌套"):
         compile_expression(f"apply.new.total == {' + '.join(keys)}")
     expr = compile_expression(f"apply.new.total == sum({', '.join(keys)})")
     values = {"apply.new.total": 300, "apply.new.natural": 1, "apply.new.business": 2, "apply.new.research": 3}
@@ -66,8 +66,11 @@ def test_an_exception_in_a_kinds_parser_is_that_rules_problem(write_rules, monke
     root = write_rules(a=RULE_HEAD + """\
   check: {kind: pattern, patterns: ["x"]}
 """)
-    text = _problem(root)
-    assert "a.yaml:1: rule ARI-01 could not be loaded (RuntimeError: a bug in the pattern parser)" in text
+    with pytest.raises(RuleFileError) as info:
+        load_ruleset(root)
+    [problem] = info.value.problems
+    assert "a.yaml:1: 规则 'ARI-01' 无法载入：检查这条规则时程序出错" in str(problem)
+    assert problem.code == "rule_crashed" and problem.detail == "RuntimeError: a bug in the pattern parser"  # for the log
 
 
 def test_an_exception_while_evaluating_is_not_evaluated_with_file_and_line(write_rules, monkeypatch):
@@ -106,7 +109,7 @@ def test_rules_check_test_and_diff_say_file_line_and_no_traceback(tmp_path):
         run = _nianbao(*args, env=env)
         assert run.returncode == 1, (args, run.stdout, run.stderr)
         assert "Traceback" not in run.stderr and "RecursionError" not in run.stderr, args
-        assert "deep.yaml:10: expression: expression nests" in run.stderr, (args, run.stderr)
+        assert "deep.yaml:10: 表达式嵌套 402 层" in run.stderr, (args, run.stderr)
 
 
 def test_a_worker_records_the_broken_rule_and_status_shows_it(tmp_path):
@@ -129,4 +132,4 @@ def test_a_worker_records_the_broken_rule_and_status_shows_it(tmp_path):
     run = _nianbao("status", env={"NIANBAO_DATABASE_URL": url, "NIANBAO_HOME": str(tmp_path),
                                   "NIANBAO_RULES_DIR": str(rules), "COLUMNS": "200"})
     assert run.returncode == 0, run.stderr
-    assert "deep.yaml:10: expression: expression nests" in run.stdout
+    assert "deep.yaml:10: 表达式嵌套 402 层" in run.stdout

@@ -45,7 +45,7 @@ def test_hostile_expression_is_a_load_error_with_line(write_rules):
     with pytest.raises(RuleFileError) as info:
         load_ruleset(root)
     [p] = info.value.problems
-    assert p.line == 10 and "calling \"__import__('os').getcwd\" is not allowed" in p.message
+    assert p.line == 10 and "表达式中不能调用 '__import__(’os’).getcwd'" in p.message and p.code == "call_refused"
 
 
 def test_dotted_keys_and_functions_evaluate():

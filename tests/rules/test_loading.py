@@ -35,9 +35,9 @@ def test_unknown_key_gets_did_you_mean_with_line(write_rules):
     err = problems_of(root)
     [p] = err.problems
     assert p.file.endswith("a.yaml") and p.line == 8
-    assert "unknown key 'severty'" in p.message
-    assert "did you mean 'severity'" in p.hint
-    assert "a.yaml:8: unknown key 'severty' in a rule — did you mean 'severity'?" in str(err)
+    assert p.message == "规则中有未知的键 'severty'" and p.code == "unknown_key"
+    assert p.hint == "是否想写 'severity'？"
+    assert "a.yaml:8: 规则中有未知的键 'severty' — 是否想写 'severity'？" in str(err)
 
 
 def test_every_problem_is_reported_at_once(write_rules):
@@ -71,14 +71,13 @@ def test_every_problem_is_reported_at_once(write_rules):
     err = problems_of(root)
     text = str(err)
     messages = [(p.file.rsplit("/", 1)[-1], p.line, p.message, p.hint) for p in err.problems]
-    assert ("a.yaml", 3, "severity 'critical' is not one of error, warning, info",
-            "write one of: error, warning, info") in messages
-    assert any(m[1] == 4 and "arithmetics" in m[2] and "did you mean 'arithmetic'" in m[3] for m in messages)
+    assert ("a.yaml", 3, "'severity' 的值 'critical' 不在可选范围内", "可选：'error'、'warning'、'info'") in messages
+    assert any(m[1] == 4 and "arithmetics" in m[2] and "是否想写 'arithmetic'" in m[3] for m in messages)
     assert any(m[1] == 5 and "PROVEN" in m[2] for m in messages)
-    assert any(m[1] == 7 and "unknown check kind 'expresion'" in m[2] and "'expression'" in m[3] for m in messages)
-    assert any(m[1] == 15 and "unknown field key 'apply.new.totl'" in m[2] and "apply.new.total" in m[3]
+    assert any(m[1] == 7 and "未知的检查类型 'expresion'" in m[2] and "'expression'" in m[3] for m in messages)
+    assert any(m[1] == 15 and "未知的字段键 'apply.new.totl'" in m[2] and "'apply.new.total'" in m[3]
                for m in messages)
-    assert any(m[0] == "b.yaml" and m[1] == 6 and "bad regular expression" in m[2] for m in messages)
+    assert any(m[0] == "b.yaml" and m[1] == 6 and "正则表达式 '(未闭合' 有误：圆括号不成对" in m[2] for m in messages)
     assert text.startswith(f"规则文件中有 {len(err.problems)} 处问题：")
 
 
@@ -89,7 +88,8 @@ def test_malformed_expression(write_rules):
     assert: "apply.new.total + == 3"
 """)
     [p] = problems_of(root).problems
-    assert p.line == 10 and "malformed expression" in p.message and p.hint
+    assert p.line == 10 and "表达式写法有误" in p.message and p.hint and p.code == "expression_malformed"
+    assert p.detail.startswith("invalid syntax")  # what Python said, for the log
 
 
 def test_placeholder_not_declared_in_for_each(write_rules):
@@ -99,7 +99,7 @@ def test_placeholder_not_declared_in_for_each(write_rules):
     assert: apply.new.{col} == 1
 """)
     [p] = problems_of(root).problems
-    assert "{col} is not a for_each variable" in p.message and "for_each" in p.hint
+    assert "占位符 '{col}' 不是 'for_each' 中的变量" in p.message and "for_each" in p.hint
 
 
 def test_unknown_message_placeholder(write_rules):
@@ -115,7 +115,7 @@ def test_duplicate_rule_id_names_first_location(write_rules):
     root = write_rules(a=RULE_HEAD + "  check: {kind: deadline}\n", b=RULE_HEAD + "  check: {kind: deadline}\n")
     [p] = problems_of(root).problems
     assert p.file.endswith("b.yaml") and p.line == 1
-    assert "duplicate rule id ARI-01 (first at" in p.message and "a.yaml:1" in p.message
+    assert "规则编号 'ARI-01' 重复（首次出现在" in p.message and "a.yaml:1" in p.message
     assert "templates" in p.hint
 
 
@@ -129,8 +129,8 @@ def test_variants_with_disjoint_templates_share_an_id(write_rules):
 def test_duplicate_yaml_key_and_syntax_error(write_rules):
     root = write_rules(a=RULE_HEAD + "  weight: 5\n  check: {kind: deadline}\n", b="- id: [unclosed\n")
     err = problems_of(root)
-    assert any(p.line == 8 and "duplicate key 'weight'" in p.message for p in err.problems)
-    assert any(p.file.endswith("b.yaml") and "YAML syntax error" in p.message for p in err.problems)
+    assert any(p.line == 8 and "键 'weight' 重复出现" in p.message for p in err.problems)
+    assert any(p.file.endswith("b.yaml") and "YAML 格式有误" in p.message and p.detail for p in err.problems)
 
 
 def test_unknown_section_and_topics_groups(write_rules):
@@ -142,7 +142,7 @@ def test_unknown_section_and_topics_groups(write_rules):
 """)
     messages = [(p.line, p.message, p.hint) for p in problems_of(root).problems]
     assert any(line == 10 and "overveiw" in m and "'overview'" in h for line, m, h in messages)
-    assert any(line == 11 and "needs a list of keywords" in m for line, m, h in messages)
+    assert any(line == 11 and "需要关键词列表" in m for line, m, h in messages)
 
 
 def test_version_tracks_content_not_formatting(write_rules, tmp_path):
@@ -157,12 +157,12 @@ def test_scoring_file_is_validated(write_rules):
     root = write_rules(a=RULE_HEAD + "  check: {kind: deadline}\n",
                        scoring="category_caps: {arithmetc: 10}\ngrades: {A: 90, B: 50}\n")
     messages = [p.message for p in problems_of(root).problems]
-    assert any("unknown category 'arithmetc'" in m for m in messages)
-    assert any("no grade starts at 0" in m for m in messages)
+    assert any("未知的类别 'arithmetc'" in m for m in messages)
+    assert any("没有从 0 分起的等级" in m for m in messages)
 
 
 def test_missing_path_and_single_file(tmp_path, write_rules):
-    with pytest.raises(RuleFileError, match="no such file"):
+    with pytest.raises(RuleFileError, match="没有这个文件或目录"):
         load_ruleset(tmp_path / "nope")
     root = write_rules(a=RULE_HEAD + "  check: {kind: deadline}\n")
     assert [r.id for r in load_ruleset(root / "a.yaml").rules] == ["ARI-01"]

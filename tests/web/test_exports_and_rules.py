@@ -125,7 +125,9 @@ def test_a_rule_that_would_crash_the_preview_is_a_422_naming_its_line(client, se
             "    assert: apply.new.total == " + " + ".join(["1"] * 400) + "\n")
     r = client.post("/api/rules/diff", json={"file": "deep.yaml", "content": deep, "year": 2025}, headers=AUTH)
     assert r.status_code == 422, r.text
-    assert "deep.yaml:8: expression: expression nests 402 levels deep" in r.json()["detail"]
+    assert "deep.yaml:8: 表达式嵌套 402 层，超过上限 100 层" in r.json()["detail"]
+    [problem] = [p for p in r.json()["problems"] if p["code"] == "expression_depth"]  # and by code, for a program
+    assert problem["line"] == 8 and problem["file"].endswith("deep.yaml")
 
 
 def test_refused_and_malformed_form_actions_get_a_chinese_page(client):

@@ -20,6 +20,7 @@ from sqlmodel import select
 from models import Agency, Notice, Report, Snapshot
 from models.db import session_scope
 from tests.conftest import REPO
+from tests.test_config import BAD_TARGETS
 from tests.web.conftest import DIRECTOR, csrf_from
 
 FIELD_KEY = re.compile(r"\b(?:previous\.)?(?:apply|active|active2019|review|litigation|meta)\.[a-z_]")
@@ -33,7 +34,7 @@ CODE_WORD = re.compile(r"(?<![\w.-])(?:" + "|".join(sorted(CODES, key=len, rever
 REPR = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\bnull\b|\{'|'\}|\['|'\]|<\w[\w.]* object at|datetime\.|Decimal\(")
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b20\d\d-\d\d-\d\d\b")
 ENGLISH = re.compile(r"\b[A-Za-z]{4,}\b")
-ALLOWED_WORDS = {"nianbao", "Excel", "HTTP"}
+ALLOWED_WORDS = {"nianbao", "Excel", "HTTP", "YAML"}
 ADDRESS = re.compile(r"(?:https?|json|mailto|outbox|redis|rediss|amqp|postgresql|sqlite)://\S+|\S+@\S+\.\w+|/api/\S+|\?\w+=\S+")  # …and query strings
 RULE_ID = re.compile(r"\b[A-Z]{2,5}-\d{2}[a-z]?\b")
 COMMAND = re.compile(r"\bnianbao(?: --?[a-z][a-z-]*| [a-z][a-z-]*)+(?: \d+)?")  # a command to type, as it is typed
@@ -226,4 +227,169 @@ def test_the_authoring_commands_say_what_is_wrong_in_chinese(tmp_path):
     assert ran.returncode == 0 and "巡检完成" in ran.stdout, ran.stderr
     problems = offences(for_people(tested.stdout + tested.stderr), "nianbao rules test (a failing case)")
     problems += offences(for_people(ran.stdout), "nianbao run --once")
+    assert not problems, "\n".join(problems[:40])
+
+
+TYPED = re.compile(r"'[^'\n]*'|\S+\.ya?ml(?::\d+)?")  # what the admin types: quoted YAML, file:line
+
+
+def for_admins(output: str) -> str:
+    """A rule file problem without what the admin types (quoted YAML as written, file:line)."""
+    return for_people(TYPED.sub(" ", output))
+
+
+def test_every_rule_file_problem_is_a_chinese_sentence():
+    """Each entry of the one table of rule file problems, filled in, says it in Chinese: the YAML
+    the admin types is quoted, the rest is a sentence (before: "unknown key 'severty' in a rule")."""
+    import string
+
+    from rules.wording import PROBLEMS, text_of
+
+    plain = {"where": "规则", "rule": "规则 'ARI-01' ", "what": "分值", "reason": "无法识别", "first": "a.yaml:1",
+             "example": "1", "length": 4100, "limit": 4000, "depth": 101, "column": 3, "statuses": ["pass", "fail"]}
+    problems = []
+    for code, (message, hint) in PROBLEMS.items():
+        names = {name for t in (message, hint) for _, name, _, _ in string.Formatter().parse(t) if name}
+        said = " ".join(text_of(code, {n: plain.get(n, ["severity", "weight"] if n.endswith("s") else "severty")
+                                       for n in names}))
+        assert re.search(r"[\u4e00-\u9fff]", said), code
+        problems += offences(for_admins(said), code)
+    assert not problems, "\n".join(problems)
+
+
+def refused(*args: str, env: dict[str, str]) -> str:
+    """What a `nianbao` command that finds the input wrong says (it exits 1, without a traceback)."""
+    run = subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, cwd=REPO,
+                         env={**env, "COLUMNS": "500"}, timeout=180)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    return run.stderr
+
+
+def _rule(rule_id: str, check: str) -> str:
+    """A rule that is right but for its check (written after ``check:``)."""
+    return (f"- id: {rule_id}\n  title: t\n  severity: error\n  category: arithmetic\n"
+            f"  basis: {{text: x, status: VERIFIED}}\n  applies: {{templates: [\"2021\"], levels: [government]}}\n"
+            f"  check:{check}\n")
+
+
+BROKEN_RULES = {
+    "typos.yaml": """\
+- id: ARI-01
+  title: 测试规则
+  severty: error
+  weight: 十分
+  category: arithmetics
+  basis: {text: 测试依据, status: PROVEN}
+  applies: {templates: ["2021", "2019"], levels: [goverment, department]}
+  check: {kind: expresion}
+- id: ARI-2
+  title: ""
+  severity: critical
+  category: arithmetic
+  message: 逾期{days_lat}天
+""",
+    "types.yaml": """\
+- id: TXT-01
+  title: [不是文字]
+  severity: info
+  category: text
+  basis: 条例
+  applies: {templates: "2021", levels: []}
+  check: {kind: pattern, patterns: ["(未闭合", {regex: "x*"}], context: -1, max_quotes: yes}
+- id: TXT-02
+  title: t
+  severity: info
+  weight: 200
+  category: text
+  basis: {text: x, status: VERIFIED}
+  applies: {templates: ["2021"], levels: [government], since: 1900}
+  check: {kind: sections, required: [overveiw], min_chars: -1, in_order: maybe}
+- just a string
+""",
+    "expressions.yaml": "".join(_rule(rule_id, check) for rule_id, check in (
+        ("ARI-02", "\n    kind: expression\n    assert: apply.new.totl == apply.new.natural ** 2"),
+        ("ARI-03", """ {kind: expression, assert: "__import__('os').getcwd() == 1", for_each: {left: [a]}}"""),
+        ("ARI-04", """ {kind: expression, assert: "apply.new.{col} + == 3 'x'", tolerance: -1}"""),
+        ("ARI-05", """ {kind: expression, assert: "apply.new.total + 1", when: "apply.new.total[0] > x"}"""),
+        ("ARI-06", "\n    kind: expression\n    assert: apply.new.total == " + " + ".join(["1"] * 400)))),
+    "nested.yaml": "[" * 3000 + "]" * 3000 + "\n",
+    "syntax.yaml": "- id: X-01\n  title: [未闭合\n",
+    "tabs.yaml": "- id: X-02\n\ttitle: t\n",
+    "duplicate.yaml": "- id: X-03\n  title: a\n  title: b\n",
+    "scoring.yaml": "grades: {优: 90, 良: 75}\nblank_cells: zeros\ncategory_caps: {arithmetc: 30}\nmin_coverage: 200\n"
+                    "best_grade_with_errors: 好\nweights: {}\n",
+}
+
+
+def test_rules_check_says_what_is_wrong_in_a_broken_rule_file_in_chinese(tmp_path):
+    """`nianbao rules check` on rule files with typos, wrong types, bad and hostile expressions,
+    nesting too deep, broken YAML and a bad scoring.yaml: every problem at its file:line, in
+    Chinese sentences around the YAML the admin types."""
+    import os
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, text in BROKEN_RULES.items():
+        (rules / name).write_text(text, encoding="utf-8")
+    said = refused("rules", "check", str(rules), env=dict(os.environ))
+    for line in ("rules/typos.yaml:3: 规则中有未知的键 'severty' — 是否想写 'severity'？",
+                 "rules/typos.yaml:4: 'weight' 应是 0 到 100 的整数分值，而不是 '十分'",
+                 "rules/typos.yaml:8: 未知的检查类型 'expresion' — 是否想写 'expression'？",
+                 "rules/typos.yaml:9: 规则 'ARI-2' 缺少 'basis'",
+                 "rules/types.yaml:7: 正则表达式 '(未闭合' 有误：圆括号不成对",
+                 "rules/expressions.yaml:9: 未知的字段键 'apply.new.totl' — 是否想写 'apply.new.total'？",
+                 "rules/expressions.yaml:16: 表达式中不能调用",
+                 "rules/expressions.yaml:39: 表达式嵌套 402 层，超过上限 100 层",
+                 "rules/nested.yaml: 嵌套层次过深，无法读取",
+                 "rules/syntax.yaml:3: YAML 格式有误",
+                 "rules/tabs.yaml:2: YAML 格式有误：含有制表符（Tab）；缩进只能用空格",
+                 "rules/duplicate.yaml:3: 键 'title' 重复出现",
+                 "rules/scoring.yaml:6: 'scoring.yaml' 中有未知的键 'weights'"):
+        assert line in said, (line, said)
+    count = int(re.search(r"规则文件中有 (\d+) 处问题", said).group(1))
+    assert count >= 40, said
+    problems = offences(for_admins(said), "nianbao rules check (broken rules)")
+    assert not problems, "\n".join(problems[:40])
+
+
+BAD_AGENCIES = BAD_TARGETS.replace(  # tests/test_config.py's bad notice targets and hosts, and more
+    '{url: "jsn://hooks.example.org/admins", kinds: [admin]}',
+    '{url: "jsn://hooks.example.org/admins", kinds: [admins, alert], min_severity: severe}\n    - {kinds: [admin]}'
+).replace("level: department", "level: departmnt").replace(
+    "files.qinghe.example.org/gknb/\n", "files.qinghe.example.org/gknb/\n        kind: listin\n") + """\
+    polling: {dense_minutes: often, jitter: 2, windows: [Jan], every: 5}
+    deadline: 1月31日
+    rulemaking: maybe
+  - slug: Qinghe FGJ
+    nam: 青河区
+    sources: []
+"""
+AGENCY_KEYS_TYPED = re.compile(r"\b(?:office|agencies|name|notify|admins|url|kinds|min_severity|slug|level|region|"
+                               r"sources|allowed_hosts|deadline|rulemaking|polling|kind|sparse_minutes|dense_minutes|"
+                               r"windows|jitter|export)\b")
+
+
+def test_agencies_check_says_what_is_wrong_in_a_bad_agencies_file_in_chinese(tmp_path):
+    """`nianbao agencies check` on a file with bad notice targets (no such service, a service's URL
+    missing its parts), allowed hosts matching no source, a source on a private address, bad polling
+    and the usual typos: Chinese sentences around what the admin wrote (before: "notice target
+    'wecom://': Apprise cannot use it as a Pushplus URL (The Pushplus token () is invalid.)")."""
+    import os
+
+    bad = tmp_path / "agencies.yaml"
+    bad.write_text(BAD_AGENCIES, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("SMTP_PASSWORD", "DING_TOKEN")}
+    said = refused("agencies", "check", "--no-resolve", str(bad), env=env)
+    for line in (":4: 通知接收地址“notaschema://foo”：没有名为 notaschema:// 的通知服务",
+                 ":5: 通知接收地址“wecom://”缺少内容或写法不对，不能用作“Pushplus”服务的地址",
+                 ":8: 通知接收地址“jsn://hooks.example.org/admins”：没有名为 jsn:// 的通知服务 — 是否应为 json://",
+                 ":16: 警示：年报栏目地址“http://10.2.3.4/gknb/”在内网或本机上",
+                 "不在其 allowed_hosts（", ":19: 警示：allowed_hosts 中的“qinghe.exmple.cn”",
+                 ":21: 单位 qinghe-fgj的 polling 中 dense_minutes 应是不小于 1 的整数（分钟数），而不是“often”",
+                 "polling 中 jitter 应是 0 到 0.5 之间的数", "polling 中时段“Jan”不是“月-日..月-日”的写法"):
+        assert line in said, (line, said)
+    assert "invalid" not in said and "Apprise" not in said  # what Apprise said stays in the log
+    text = for_people(re.sub(r"“[^”]*”|'[^'\n]*'", " ", said))  # what the admin wrote, quoted
+    text = re.sub(r"[a-z0-9]+(?:-[a-z0-9]+)+|[\w-]+(?:\.[\w-]+)+", " ", text)  # slugs and host names, as written
+    problems = offences(AGENCY_KEYS_TYPED.sub(" ", text), "nianbao agencies check (a bad file)")
     assert not problems, "\n".join(problems[:40])
