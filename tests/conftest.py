@@ -191,3 +191,16 @@ def rt(tmp_path, db_url, portals, endpoint):
     runtime = make_runtime(tmp_path, db_url, roster)
     runtime.portals, runtime.endpoint = portals, endpoint
     return runtime
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis db of this run's own (the tests' key prefixes keep runs sharing it apart)."""
+    import redis
+
+    url = f"redis://127.0.0.1:6379/{1 + uuid.uuid4().int % 15}"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError as exc:
+        unavailable(f"Redis not reachable at {url}: {exc}")
+    yield url

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from models import PollEvent, Report, Snapshot, Source
 from models.db import session_scope
-from tests.conftest import REPO, _drop_schema, _postgres_schema_url, unavailable
+from tests.conftest import REPO, _drop_schema, _postgres_schema_url
 from tests.polling.conftest import Page, agency, write_agencies
 
 pytestmark = pytest.mark.integration
@@ -33,18 +33,6 @@ def pg_url():
     yield url
     dispose_engines()
     _drop_schema(schema)
-
-
-@pytest.fixture
-def redis_url():
-    import redis
-
-    url = f"redis://127.0.0.1:6379/{1 + uuid.uuid4().int % 15}"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError as exc:
-        unavailable(f"Redis not reachable at {url}: {exc}")
-    return url
 
 
 def has_new(i: int) -> bool:
