@@ -1,6 +1,6 @@
 """2,000 reports through the whole distributed pipeline, next to the floor and the embedded runner of the same run.
 
-    .venv/bin/python bench/pipeline.py [--reports 2000] [--concurrency 2] [--skip-embedded]
+    .venv/bin/python bench/pipeline.py [--reports 2000] [--concurrency 2] [--skip-embedded] [--count]
 
 The documents are authored variants of the demo's 2025 reports (examples/portals: plain text,
 Word-pasted HTML, GBK HTML without a charset, clean HTML), made at start: report i belongs to
@@ -16,6 +16,9 @@ Measured in this order, on the same documents:
 3. distributed: due_sources → Redis → a Celery worker (prefork, --concurrency) on PostgreSQL
    (a schema of its own): poll, fetch, parse, evaluate, plan, deliver, until every report is
    evaluated and as many notices are sent as the embedded run sent (checked: same outcome).
+   A poll batch fetches its finds itself; the work goes on as lists (worker.tasks: a task and
+   a transaction for 25 snapshots read, scored and planned; a task delivering their notices).
+   With --count, the worker's commits, SQL statements and Celery tasks a report.
 Then the reconciler's sweep over 100,000 reports in the same schema (rows bulk-inserted with
 generate_series, a hundred items overdue in each waiting state): the sweep that hands them
 out and one with nothing to hand out, in a process that has swept before.
@@ -219,6 +222,29 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+# --count: loaded by the worker before Celery (a module of the run's folder on its PYTHONPATH).
+COUNT_HOOK = """
+import os
+from celery.signals import task_prerun
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_fd = {}
+
+
+def _mark(c):
+    pid = os.getpid()
+    if pid not in _fd:
+        _fd[pid] = os.open(os.path.join(os.environ["NIANBAO_BENCH_COUNTS"], str(pid)),
+                           os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.write(_fd[pid], c)
+
+
+event.listen(Engine, "commit", lambda conn: _mark(b"c"))
+event.listen(Engine, "before_cursor_execute", lambda *a: _mark(b"s"))
+task_prerun.connect(lambda **kw: _mark(b"t"), weak=False)
+"""
+
 SWEEP_BASE = 1_000_000  # ids of the sweep's rows, far from the pipeline's own
 
 
@@ -354,6 +380,8 @@ def main() -> int:
     ap.add_argument("--sweep", type=int, default=100_000, help="reports in the reconciler's sweep")
     ap.add_argument("--sweep-only", action="store_true", help="only the reconciler's sweep")
     ap.add_argument("--repo", help="run the code of another checkout (compare before and after a change)")
+    ap.add_argument("--count", action="store_true",
+                    help="count the worker's commits, SQL statements and tasks a report (costs a little time)")
     ap.add_argument("--profile", metavar="FILE", help="record the worker with py-spy (if installed), collapsed stacks")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     ap.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -403,7 +431,14 @@ def main() -> int:
         migrate(db_url)
         pipeline.refresh_roster(rt)
         log = open(workdir / "worker.log", "w")
-        cmd = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "fetch,work,notify",
+        if args.count:  # every worker process marks each commit, statement and task in a file of its own
+            env["NIANBAO_BENCH_COUNTS"] = str(workdir / "counts")
+            (workdir / "counts").mkdir()
+            (workdir / "bench_counts.py").write_text(COUNT_HOOK)
+            env["PYTHONPATH"] = os.pathsep.join([str(workdir), str(REPO)])
+        launch = ["-c", "import bench_counts, runpy; runpy.run_module('celery', run_name='__main__')"] \
+            if args.count else ["-m", "celery"]
+        cmd = [sys.executable, *launch, "-A", "worker.celery_app", "worker", "-Q", "fetch,work,notify",
                "--pool=prefork", f"--concurrency={args.concurrency}", "--loglevel=WARNING",
                "-n", f"bench-{uuid.uuid4().hex[:4]}@%h"]
         if args.prefetch:
@@ -446,6 +481,14 @@ def main() -> int:
         elif expected and (now["notices"] != expected["notices"] or now["sent"] != expected["sent"]):
             print(f"  different outcome from the embedded run: {now} vs {expected}")
             ok = False
+        if args.count:
+            marks = {k: 0 for k in "cst"}
+            for f in (workdir / "counts").iterdir():
+                data = f.read_bytes()
+                for k in marks:
+                    marks[k] += data.count(k.encode())
+            print(f"a report: {marks['c'] / n:.2f} commits, {marks['s'] / n:.1f} SQL statements, "
+                  f"{marks['t'] / n:.2f} Celery tasks (the worker's, counted by --count)")
         print(f"worker CPU {cpu_worker / n * 1000:.1f} ms a report (the floor's {cpu_floor / n * 1000:.1f} ms: "
               f"{cpu_worker / cpu_floor:.2f}×); load average {os.getloadavg()[0]:.1f} at the end")
         print(reconciler_sweep(db_url, args.sweep))

@@ -74,8 +74,34 @@ def shared_connection(url: str) -> Iterator[None]:
 
 
 @contextmanager
+def batch_transaction(url: str) -> Iterator[None]:
+    """One transaction for a batch of steps (inside shared_connection): each session opened
+    meanwhile works in a SAVEPOINT of it, so its commit releases the savepoint and its
+    rollback (an item that failed) undoes only its own writes; the whole batch is committed
+    once, at the end, or not at all when an exception leaves the block."""
+    conn = getattr(_held, "connections", {}).get(url)
+    if conn is None:
+        raise RuntimeError("batch_transaction needs shared_connection")
+    batches = getattr(_held, "batches", None)
+    if batches is None:
+        batches = _held.batches = set()
+    with conn.begin():
+        batches.add(url)
+        try:
+            yield
+        finally:
+            batches.discard(url)
+
+
+@contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     conn = getattr(_held, "connections", {}).get(url)
+    if conn is not None and url in getattr(_held, "batches", ()):
+        if conn.invalidated:  # the connection broke mid-batch: the batch fails as a whole
+            raise OperationalError("the batch's connection was lost", None, Exception("invalidated"))
+        with Session(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint") as session:
+            yield session
+        return
     # A session opened while another one's transaction is open (or after the connection broke)
     # gets a connection of its own, as without sharing: it must commit or fail by itself.
     if conn is not None and not conn.closed and not conn.invalidated and not conn.in_transaction():

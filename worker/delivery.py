@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from config.agencies import expand_env
-from models import Agency, DeliveryAttempt, Notice, Office
+from models import Agency, DeliveryAttempt, Notice
 from models.db import session_scope
 from models.types import utcnow
 from notifications import mask_url, send
@@ -45,7 +45,9 @@ def backoff(attempts: int) -> timedelta:
 
 
 def targets_for(session: Session, notice: Notice) -> list[str]:
-    office = session.exec(select(Office)).first()
+    from worker.planning import office_of
+
+    office = office_of(session)
     if notice.audience == "office":
         entries = office.notify if office else []
     elif notice.audience == "admins":
@@ -85,6 +87,78 @@ def deliver(rt: Runtime, notice_id: int) -> list[Next]:
     return _record(rt, notice_id, targets, result)
 
 
+def deliver_many(rt: Runtime, notice_ids: list[int]) -> list[Next]:
+    """deliver for a list of notices (a batch's) in one task, a report's notices at a time: they
+    are claimed together in one statement (UPDATE … RETURNING, only rows still pending and due:
+    a row another worker claimed or sent is not sent again), sent one after the other with no
+    transaction open, and their answers recorded in the transaction that claims the next
+    report's. So a worker that dies holds at most one report's notices `sending` (each swept
+    as unknown, never re-sent by itself, as for a single notice); the rest stay pending."""
+    with session_scope(rt.db_url) as session:
+        notices = {n.id: n for n in session.exec(select(Notice).where(Notice.id.in_(notice_ids),
+                                                                     Notice.status == "pending"))}
+        targets = {i: targets_for(session, n) for i, n in notices.items()}
+    groups: dict[int, list[int]] = {}  # a report's notices together, any other notice alone
+    for i in sorted(notices):
+        groups.setdefault(notices[i].report_id or -i, []).append(i)
+    follow: list[Next] = []
+    retry: list[int] = []
+    answers: list[tuple] = []
+    for group in [*groups.values(), []]:
+        claimed = _record_and_claim(rt, answers, group, notices, follow, retry)
+        answers = []
+        for notice_id in claimed:
+            notice, to = notices[notice_id], targets[notice_id]
+            if not to:
+                answers.append((notice_id, to, None))
+                continue
+            attachment = (notice.attachment_name, notice.attachment) if notice.attachment_name else None
+            answers.append((notice_id, to, send([expand_env(t) for t in to], notice.subject, notice.body,
+                                                html=notice.body_html, attachment=attachment)))
+            faultpoints.hit("after_send")  # the fault suite's window: handed to the provider, outcome not recorded
+    if retry:
+        raise TransientError(f"notices {retry} went back to pending", steps=follow)
+    return follow
+
+
+def _record_and_claim(rt: Runtime, answers: list[tuple], group: list[int], notices: dict[int, Notice],
+                      follow: list[Next], retry: list[int]) -> list[int]:
+    """Record the answers of the notices sent, and claim the next group, in one transaction;
+    tried again on a fresh connection for about half a minute (see _record)."""
+    for attempt in range(RECORD_TRIES):
+        try:
+            more, again = [], []
+            with session_scope(rt.db_url) as session:
+                for notice_id, to, result in answers:
+                    if result is None:
+                        session.execute(update(Notice).where(Notice.id == notice_id, Notice.status == "sending")
+                                        .values(status="no_target",
+                                                last_error=f"no target is configured for {notices[notice_id].kind}"
+                                                           " notices"))
+                    else:
+                        more += _record_in(session, rt, notice_id, to, result, again)
+                claimed = []
+                if group:
+                    now = rt.now()
+                    claimed = sorted(r[0] for r in session.execute(
+                        update(Notice).where(Notice.id.in_(group), Notice.status == "pending",
+                                             (Notice.next_attempt_at == None)  # noqa: E711
+                                             | (Notice.next_attempt_at <= now))
+                        .values(status="sending", attempts=Notice.attempts + 1, claimed_at=utcnow())
+                        .returning(Notice.id).execution_options(synchronize_session=False)))
+                session.commit()
+            follow += more
+            retry += again
+            return claimed
+        except OperationalError:
+            if attempt == RECORD_TRIES - 1 or not answers:
+                raise  # the rows sent stay `sending`: sweep_stale says they are unknown, never sends them twice
+            log.warning("notices %s: could not record the outcome, trying again", [a[0] for a in answers],
+                        exc_info=True)
+            time.sleep(min(8.0, 0.5 * 2 ** attempt))
+    return []
+
+
 def _record(rt: Runtime, notice_id: int, targets: list[str], result) -> list[Next]:
     """Record what the provider answered. The outcome is known here: a database that drops the
     connection now (a restart, a failover) must not turn a sent notice into one of unknown
@@ -102,25 +176,35 @@ def _record(rt: Runtime, notice_id: int, targets: list[str], result) -> list[Nex
 
 def _record_once(rt: Runtime, notice_id: int, targets: list[str], result) -> list[Next]:
     with session_scope(rt.db_url) as session:
-        notice = session.get(Notice, notice_id)
-        if notice is None or notice.status != "sending":
-            return []  # swept as unknown meanwhile (a very long outage): the admins have been told
-        session.add(DeliveryAttempt(notice_id=notice.id, ok=result.ok, permanent=result.permanent,
-                                    targets=", ".join(mask_url(t) for t in targets), error=result.error))
-        follow: list[Next] = []
-        if result.ok:
-            notice.status, notice.sent_at, notice.last_error = "sent", utcnow(), ""
-        elif result.permanent or notice.attempts >= rt.settings.notice_max_attempts:
-            notice.status, notice.last_error = "failed", result.error
-            follow = _tell_admins(session, rt, notice)
-        else:
-            notice.status, notice.last_error = "pending", result.error
-            notice.next_attempt_at = rt.now() + backoff(notice.attempts)
-        session.add(notice)
+        retry: list[int] = []
+        follow = _record_in(session, rt, notice_id, targets, result, retry)
         session.commit()
-        if not result.ok and notice.status == "pending":
+        if retry:
             raise TransientError(f"notice {notice_id}: {result.error}")
         return follow
+
+
+def _record_in(session: Session, rt: Runtime, notice_id: int, targets: list[str], result,
+               retry: list[int]) -> list[Next]:
+    """One notice's answer, written in the session (not committed); its id added to `retry`
+    when it goes back to pending."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.status != "sending":
+        return []  # swept as unknown meanwhile (a very long outage): the admins have been told
+    session.add(DeliveryAttempt(notice_id=notice.id, ok=result.ok, permanent=result.permanent,
+                                targets=", ".join(mask_url(t) for t in targets), error=result.error))
+    follow: list[Next] = []
+    if result.ok:
+        notice.status, notice.sent_at, notice.last_error = "sent", utcnow(), ""
+    elif result.permanent or notice.attempts >= rt.settings.notice_max_attempts:
+        notice.status, notice.last_error = "failed", result.error
+        follow = _tell_admins(session, rt, notice)
+    else:
+        notice.status, notice.last_error = "pending", result.error
+        notice.next_attempt_at = rt.now() + backoff(notice.attempts)
+        retry.append(notice_id)
+    session.add(notice)
+    return follow
 
 
 def _tell_admins(session: Session, rt: Runtime, notice: Notice) -> list[Next]:

@@ -6,7 +6,12 @@ class WorkerError(Exception):
 
 
 class TransientError(WorkerError):
-    """Worth retrying later (site down, endpoint refusing, database busy). The failure is already recorded."""
+    """Worth retrying later (site down, endpoint refusing, database busy). The failure is already recorded;
+    `steps` are what the work done before it still hands on (a batch's other items)."""
+
+    def __init__(self, *args, steps=None):
+        super().__init__(*args)
+        self.steps = list(steps or [])
 
 
 class RulesUnavailable(WorkerError):

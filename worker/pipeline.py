@@ -10,12 +10,12 @@ from config.agencies import AgencyFileError, load_roster
 from models import Health
 from models.db import session_scope
 from models.types import utcnow
-from worker.delivery import deliver
+from worker.delivery import deliver, deliver_many
 from worker.errors import RulesUnavailable
 from worker.parsing import ocr_snapshot, parse_snapshot
 from worker.planning import plan_notices
 from worker import polls
-from worker.polling import fetch_report, poll_source
+from worker.polling import fetch_report, fetch_reports, poll_source
 from worker.roster import sync_roster
 from worker.runtime import Runtime
 from worker.scoring import evaluate
@@ -35,7 +35,17 @@ STEP_FUNCTIONS: dict[str, Callable[[Runtime, int], list[Next]]] = {
 }
 
 
+# Steps that take a list of ids as one piece of work (the Celery tasks hand them on so, see
+# worker.tasks); parse_snapshot, evaluate and plan_notices lists are run item by item there.
+BATCH_FUNCTIONS: dict[str, Callable[[Runtime, list[int]], list[Next]]] = {
+    "fetch_report": fetch_reports,
+    "deliver": deliver_many,
+}
+
+
 def run_step(rt: Runtime, step: str, arg) -> list[Next]:
+    if isinstance(arg, list):
+        return BATCH_FUNCTIONS[step](rt, [int(i) for i in arg])
     return STEP_FUNCTIONS[step](rt, arg)
 
 

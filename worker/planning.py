@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Finding, Notice, Office, Report, Silence, Snapshot
@@ -46,7 +47,7 @@ def add_notice(session: Session, rt: Runtime, dedup_key: str, kind: str, audienc
     In a preview session (session.info["preview"]) every notice is rendered, sent before or not."""
     if not session.info.get("preview") and session.exec(select(Notice).where(Notice.dedup_key == dedup_key)).first():
         return None
-    office = session.exec(select(Office)).first()
+    office = office_of(session)
     context = {"office_name": office.name if office else "政务公开办", "today": rt.today(), **context}
     subject, body, html = render(template, context, template_dir=rt.settings.templates_dir)
     notice = Notice(dedup_key=dedup_key, kind=kind, audience=audience, severity=severity,
@@ -54,6 +55,13 @@ def add_notice(session: Session, rt: Runtime, dedup_key: str, kind: str, audienc
                     subject=subject, body=body, body_html=html)
     session.add(notice)
     return notice
+
+
+def office_of(session: Session) -> Office | None:
+    """The office row, read once per session (every notice planned or sent names it)."""
+    if "office" not in session.info:
+        session.info["office"] = session.exec(select(Office)).first()
+    return session.info["office"]
 
 
 def silenced_rules(session: Session, agency_id: int, today: date) -> set[str]:
@@ -96,7 +104,7 @@ def _plan(session: Session, rt: Runtime, evaluation_id: int) -> list[Notice]:
     evaluation = session.get(Evaluation, evaluation_id)
     if evaluation is None:
         return []
-    snapshot = session.get(Snapshot, evaluation.snapshot_id)
+    snapshot = session.get(Snapshot, evaluation.snapshot_id, options=[defer(Snapshot.parsed)])  # not its reading
     report = session.get(Report, snapshot.report_id)
     if report.latest_snapshot_id != snapshot.id or report.year is None:
         return []  # an older version, or a report we cannot place in a year: nothing to say

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select, update
 
 from documents.afetch import AsyncFetcher
@@ -433,54 +433,115 @@ def fetch_report(rt: Runtime, report_id: int) -> list[Next]:
             return []
         agency = session.get(Agency, report.agency_id)
         now = utcnow()
-        report.next_check_at = now + _policy(rt, agency).next_delay(rt.today())
         try:
-            result = rt.fetcher.get(report.url, allowed_hosts=agency.allowed_hosts,
-                                    etag=report.etag, last_modified=report.last_modified)
+            result, error = rt.fetcher.get(report.url, allowed_hosts=agency.allowed_hosts,
+                                           etag=report.etag, last_modified=report.last_modified), None
         except FetchError as exc:
-            enter(report, "status", "fetch_failed", now)
-            report.status_reason = exc.reason
-            session.add(report)
-            session.commit()
-            if exc.permanent:
-                return []
-            raise TransientError(exc.reason) from None
-        latest = session.get(Snapshot, report.latest_snapshot_id) if report.latest_snapshot_id else None
-        if result.not_modified:
-            if latest is not None:
-                enter(report, "status", "fetched", now)
-                report.status_reason = ""
-            session.add(report)
-            session.commit()
-            return owed(latest) if latest is not None else []
-        sha = rt.blobs.put(result.content)  # before the row: a row never points at a missing blob
-        snapshot = session.exec(select(Snapshot).where(Snapshot.report_id == report.id,
-                                                       Snapshot.sha256 == sha)).first()
-        previous = report.latest_snapshot_id
-        if snapshot is None:
-            content_type = result.content_type + (f"; charset={result.charset}" if result.charset else "")
-            snapshot = Snapshot(report_id=report.id, sha256=sha, content_type=content_type, size=len(result.content),
-                                fetched_at=rt.now(), work_state="parse", state_since=now)
-            session.add(snapshot)
-            session.flush()
-        elif snapshot.id != previous and snapshot.parse_status == "parsed":
-            # The page went back to an earlier version: score that one again as the current one.
-            enter(snapshot, "work_state", "evaluate", now)
-            session.add(snapshot)
-        if previous is not None and previous != snapshot.id:
-            # Changed after we first read it: recorded and visible, whatever the listing says.
-            report.edit_count += 1
-            report.edited_at = now
-            _event(session, f"silent_edit:{report.id}:{previous}:{snapshot.id}", "silent_edit", agency.id,
-                   f"{report.url} 发布后内容有变化（第{report.edit_count + 1}次修改，文件校验码 {sha[:12]}）",
-                   report.source_id, report.id)
-        report.latest_snapshot_id = snapshot.id
-        enter(report, "status", "fetched", now)
-        report.status_reason = ""
-        report.etag, report.last_modified = result.etag, result.last_modified
-        session.add(report)
+            result, error = None, exc
+        steps = _record_fetch(rt, session, report, agency, result, error, now)
         session.commit()
-        return owed(snapshot)
+        if error is not None and not error.permanent:
+            raise TransientError(error.reason) from None
+        return steps
+
+
+def fetch_reports(rt: Runtime, report_ids: list[int]) -> list[Next]:
+    """fetch_report for a batch of reports (a poll batch's finds): the documents fetched
+    concurrently by the poller's client (its concurrency, per-host and size limits; each
+    report's own agency hosts only), then every outcome written in one transaction, each in a
+    savepoint of its own: an item that fails keeps its error on its row (the reconciler redoes
+    it) and the others are stored. A transient failure is recorded (fetch_failed) and handed on
+    as a fetch_report of its own, which Celery retries with backoff."""
+    with session_scope(rt.db_url) as session:
+        rows = session.exec(select(Report.id, Report.url, Report.etag, Report.last_modified, Agency.allowed_hosts)
+                            .join(Agency, Report.agency_id == Agency.id)
+                            .where(Report.id.in_(report_ids), Report.via != "ingest",
+                                   Report.status != "ambiguous").order_by(Report.id)).all()
+    if not rows:
+        return []
+    now = utcnow()
+
+    async def one(fetcher: AsyncFetcher, url, etag, last_modified, hosts):
+        try:
+            return await fetcher.get(url, allowed_hosts=list(hosts or ()), etag=etag, last_modified=last_modified)
+        except FetchError as exc:
+            return exc
+
+    async def every():
+        fetcher = async_fetcher(rt)
+        return await asyncio.gather(*(one(fetcher, url, etag, lm, hosts) for _, url, etag, lm, hosts in rows))
+
+    answers = dict(zip((r[0] for r in rows), run_async(every)))
+    steps: list[Next] = []
+    with session_scope(rt.db_url) as session:
+        reports = {r.id: r for r in session.exec(select(Report).where(Report.id.in_(list(answers))))}
+        agencies = {a.id: a for a in session.exec(select(Agency).where(
+            Agency.id.in_({r.agency_id for r in reports.values()})))}
+        for report_id, got in answers.items():
+            report = reports.get(report_id)
+            if report is None or report.via == "ingest" or report.status == "ambiguous":
+                continue
+            error = got if isinstance(got, FetchError) else None
+            try:
+                with session.begin_nested():
+                    steps += _record_fetch(rt, session, report, agencies[report.agency_id],
+                                           None if error else got, error, now)
+            except (IntegrityError, OperationalError):
+                raise  # the batch is retried as a whole
+            except Exception as exc:  # noqa: BLE001 - one bad item must not lose the batch
+                log.exception("storing the fetch of report %s failed", report_id)
+                session.execute(update(Report).where(Report.id == report_id)
+                                .values(last_error=f"{type(exc).__name__}: {exc}"[:2000]))
+                continue
+            if error is not None and not error.permanent:
+                steps.append(Next("fetch_report", report_id))
+        session.commit()
+    return steps
+
+
+def _record_fetch(rt: Runtime, session: Session, report: Report, agency: Agency, result: FetchResult | None,
+                  error: FetchError | None, now: datetime) -> list[Next]:
+    """Write the outcome of fetching a report (not committed); the step its latest version owes."""
+    report.next_check_at = now + _policy(rt, agency).next_delay(rt.today())
+    if error is not None:
+        enter(report, "status", "fetch_failed", now)
+        report.status_reason = error.reason
+        session.add(report)
+        return []
+    latest = session.get(Snapshot, report.latest_snapshot_id) if report.latest_snapshot_id else None
+    if result.not_modified:
+        if latest is not None:
+            enter(report, "status", "fetched", now)
+            report.status_reason = ""
+        session.add(report)
+        return owed(latest) if latest is not None else []
+    sha = rt.blobs.put(result.content)  # before the row: a row never points at a missing blob
+    snapshot = session.exec(select(Snapshot).where(Snapshot.report_id == report.id,
+                                                   Snapshot.sha256 == sha)).first()
+    previous = report.latest_snapshot_id
+    if snapshot is None:
+        content_type = result.content_type + (f"; charset={result.charset}" if result.charset else "")
+        snapshot = Snapshot(report_id=report.id, sha256=sha, content_type=content_type, size=len(result.content),
+                            fetched_at=rt.now(), work_state="parse", state_since=now)
+        session.add(snapshot)
+        session.flush()
+    elif snapshot.id != previous and snapshot.parse_status == "parsed":
+        # The page went back to an earlier version: score that one again as the current one.
+        enter(snapshot, "work_state", "evaluate", now)
+        session.add(snapshot)
+    if previous is not None and previous != snapshot.id:
+        # Changed after we first read it: recorded and visible, whatever the listing says.
+        report.edit_count += 1
+        report.edited_at = now
+        _event(session, f"silent_edit:{report.id}:{previous}:{snapshot.id}", "silent_edit", agency.id,
+               f"{report.url} 发布后内容有变化（第{report.edit_count + 1}次修改，文件校验码 {sha[:12]}）",
+               report.source_id, report.id)
+    report.latest_snapshot_id = snapshot.id
+    enter(report, "status", "fetched", now)
+    report.status_reason = ""
+    report.etag, report.last_modified = result.etag, result.last_modified
+    session.add(report)
+    return owed(snapshot)
 
 
 def host_of(url: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import insert
 from sqlmodel import select
 
 from documents.report import ParsedReport
@@ -105,12 +106,11 @@ def evaluate(rt: Runtime, snapshot_id: int) -> list[Next]:
         lost: dict[tuple[str, str], float] = {}
         for rule_id, subject, points in result.lost:
             lost[(rule_id, subject)] = lost.get((rule_id, subject), 0) + points
-        for outcome in failed + unsure:
-            session.add(Finding(points=lost.get((outcome.rule_id, outcome.subject), 0), evaluation_id=evaluation.id,
-                                rule_id=outcome.rule_id, subject=outcome.subject,
-                                status=outcome.status, severity=outcome.severity, title=outcome.title,
-                                message=outcome.message, evidence=_jsonable(outcome.evidence),
-                                basis=_jsonable(outcome.basis)))
+        rows = [dict(points=lost.get((o.rule_id, o.subject), 0), evaluation_id=evaluation.id, rule_id=o.rule_id,
+                     subject=o.subject, status=o.status, severity=o.severity, title=o.title, message=o.message,
+                     evidence=_jsonable(o.evidence), basis=_jsonable(o.basis)) for o in failed + unsure]
+        if rows:  # one executemany, not an ORM round trip a finding
+            session.execute(insert(Finding.__table__), rows)
         session.commit()
         return [Next("plan_notices", evaluation.id)]
 

@@ -22,7 +22,7 @@ from collections import deque
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from models.db import shared_connection
+from models.db import batch_transaction, shared_connection
 from worker import faultpoints, pipeline
 from worker.celery_app import app
 from worker.delivery import pending_notices
@@ -57,13 +57,40 @@ def enqueue(steps: list[Next]) -> int:
 
 
 INLINE_STEPS = 20  # steps one task runs in-process before handing the rest to the queue
+# Lists: a poll batch's finds are fetched in one task (fetch_reports), and read, scored and
+# planned BATCH at a time, a task and a transaction for a list (_run_batch); the notices a
+# list planned are delivered in one task, a report's at a time (deliver_many).
+BATCH = {"fetch_report": 500, "parse_snapshot": 25, "evaluate": 25, "plan_notices": 25, "deliver": 100}
+IN_ONE_TRANSACTION = ("parse_snapshot", "evaluate", "plan_notices")
 
 
 def queue_of(step: str) -> str:
     return app.conf.task_routes.get(f"nianbao.{step}", {}).get("queue", app.conf.task_default_queue)
 
 
+def coalesce(steps: list[Next]) -> list[Next]:
+    """One step's successors as lists where a list is one piece of work: the ids of a batchable
+    step together (in chunks of BATCH), the notices it planned as one delivery."""
+    out: list[Next] = []
+    groups: dict[str, list[int]] = {}
+    for step in steps:
+        if isinstance(step.arg, int) and step.step in BATCH:
+            groups.setdefault(step.step, []).append(step.arg)
+        else:
+            out.append(step)
+    for name, ids in groups.items():
+        if len(ids) == 1:  # alone, it runs as it always did
+            out.append(Next(name, ids[0]))
+            continue
+        size = BATCH.get(name, len(ids))
+        out += [Next(name, ids[i:i + size]) for i in range(0, len(ids), size)]
+    return out
+
+
 def _run(step: str, arg) -> None:
+    if isinstance(arg, list) and step in IN_ONE_TRANSACTION:
+        _run_batch(step, [int(i) for i in arg])
+        return
     rt = get_runtime()
     queue = queue_of(step)
     todo: deque[Next] = deque([Next(step, arg)])
@@ -80,20 +107,65 @@ def _run(step: str, arg) -> None:
                     pipeline.check_rules(rt)
                 try:
                     steps = pipeline.run_step(rt, current.step, current.arg)
-                except (TransientError, IntegrityError, OperationalError):
+                except (TransientError, IntegrityError, OperationalError) as exc:
+                    handed += getattr(exc, "steps", [])
                     raise  # retried by Celery, then by the reconciler
                 except Exception as exc:
                     record_error(rt, current.step, current.arg, exc)  # the reason the admins read if it stops
                     raise
                 ran += 1
                 faultpoints.hit(f"after_commit:{current.step}")  # the fault suite's window: committed, not handed on
-                for nxt in steps:
-                    inline = queue_of(nxt.step) == queue and ran + len(todo) < INLINE_STEPS
+                for nxt in coalesce(steps):
+                    # A list's single leftovers (a transient failure) go to the queue, to be retried there.
+                    inline = (queue_of(nxt.step) == queue and ran + len(todo) < INLINE_STEPS
+                              and not (isinstance(current.arg, list) and isinstance(nxt.arg, int))
+                              and not (isinstance(nxt.arg, list) and nxt.step in IN_ONE_TRANSACTION))
                     (todo if inline else handed).append(nxt)
     finally:
         # What the steps run so far committed is handed on even when a later one fails (its retry
         # starts again at the first step, which finds its work done and returns its successor).
         enqueue(handed + list(todo))
+
+
+def _run_batch(step: str, ids: list[int]) -> None:
+    """A list of snapshots (or evaluations) read, scored and planned in ONE transaction: each item's
+    step runs as it would alone (its own durable work_state, attempts, last_error) in a savepoint,
+    so an item that fails leaves its error on its row, its work owed (the reconciler redoes it),
+    and the others go on. A transient error (the database, a unique-key race) fails the whole
+    batch, which Celery retries; every step is idempotent. Successors on this queue run in the
+    same transaction; the others are handed on once it is committed."""
+    rt = get_runtime()
+    queue = queue_of(step)
+    todo: deque[Next] = deque([Next(step, ids)])
+    handed: list[Next] = []
+    ran: list[str] = []
+    with shared_connection(rt.db_url), batch_transaction(rt.db_url):
+        while todo:
+            current = todo.popleft()
+            if current.step == "evaluate":
+                pipeline.check_rules(rt)
+            successors: list[Next] = []
+            for item in current.arg:
+                try:
+                    successors += coalesce(pipeline.run_step(rt, current.step, item))
+                except (TransientError, IntegrityError, OperationalError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one bad item must not lose the batch
+                    log.exception("step %s(%s) failed", current.step, item)
+                    record_error(rt, current.step, item, exc)
+            ran.append(current.step)
+            for name in dict.fromkeys(s.step for s in successors):
+                ids_of = [i for s in successors if s.step == name and isinstance(s.arg, int) for i in [s.arg]]
+                lists = [s for s in successors if s.step == name and isinstance(s.arg, list)]
+                if name in IN_ONE_TRANSACTION and queue_of(name) == queue and len(ran) < 8:
+                    todo.append(Next(name, ids_of + [i for s in lists for i in s.arg]))
+                elif name in BATCH:  # the batch's notices in one delivery task (a report's at a time)
+                    handed += coalesce([Next(name, i) for i in ids_of + [i for s in lists for i in s.arg]])
+                else:
+                    handed += lists + [Next(name, i) for i in ids_of]
+    for name in ran:
+        faultpoints.hit(f"after_commit:{name}")  # the fault suite's window: committed, not handed on
+    enqueue(handed)
 
 
 @app.task(name="nianbao.poll_source", **RETRY)
