@@ -41,8 +41,8 @@ app.conf.update(
     task_reject_on_worker_lost=False,
     # Each child keeps a few messages in reserve (fair scheduling hands them only to an idle
     # child): with 1, a child that finishes waits for the main process to fetch its next
-    # message, and the pipeline's short steps (3.4 tasks a report) ran 22 % slower
-    # (bench/pipeline.py). Reserved messages are unacked: lost with their worker, the
+    # message, and the pipeline's short steps ran 22 % slower (bench/pipeline.py, measured
+    # when a report took 3.4 tasks; work now travels in lists, 0.08 tasks a report). Reserved messages are unacked: lost with their worker, the
     # reconciler hands their work out again. OCR workers keep 1 (cli: `nianbao worker`).
     worker_prefetch_multiplier=4,
     broker_connection_retry_on_startup=True,
