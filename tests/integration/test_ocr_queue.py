@@ -16,7 +16,7 @@ import pytest
 
 from models import Agency, Report, Snapshot
 from models.db import session_scope
-from tests.conftest import REPO, unavailable
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 
@@ -32,17 +32,12 @@ def _title_picture() -> bytes:
 
 
 @pytest.fixture
-def broker():
+def broker(redis_url):
     import redis
 
-    url = f"redis://127.0.0.1:6379/{1 + uuid.uuid4().int % 15}"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError as exc:
-        unavailable(f"Redis not reachable at {url}: {exc}")
     prefix = f"nbtest-{uuid.uuid4().hex[:8]}:"
-    yield url, prefix
-    r = redis.Redis.from_url(url)
+    yield redis_url, prefix
+    r = redis.Redis.from_url(redis_url)
     for key in r.scan_iter(match=prefix + "*"):
         r.delete(key)
 
