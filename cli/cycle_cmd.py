@@ -39,6 +39,7 @@ def cycle(all_sources: bool = typer.Option(False, "--all", help="Poll every acti
         if not wait:
             return
     summary(cycles.since(rt.db_url, mark, started_at), time.monotonic() - clock, finished)
+    digest_line(rt)
     for error in errors:
         console.print(f"[red]{error}[/red]")
     if errors or not finished:
@@ -110,3 +111,18 @@ def summary(done: dict, seconds: float, finished: bool) -> None:
                   + (f"（其中 {done['polls_failed']} 个抓取失败）" if done["polls_failed"] else "")
                   + f"，新发现年报 {new['reports']} 份，抓取新版本 {new['snapshots']} 份，评分 {new['evaluations']} 次，"
                   f"新开整改项 {new['deficiencies']} 项；通知：{told}。")
+
+
+def digest_line(rt) -> None:
+    """A digest that fell due in this cycle but waits for work still owed (a step that keeps
+    failing holds it back): say so, what it waits for, and the latest time it goes out."""
+    from notifications.dates import cn_datetime
+    from worker.digest import owed
+
+    waits = owed(rt)
+    if waits is None:
+        return
+    latest, left = waits
+    what = "，".join(f"{WAIT_WORDS[k]} {v}" for k, v in left.items() if k in WAIT_WORDS)
+    console.print("[yellow]监测汇总已到期，" + (f"等待剩余工作完成后发送（{what}）" if what else "将由后台自动发送")
+                  + f"；最迟于 {cn_datetime(latest)} 发送。[/yellow]")

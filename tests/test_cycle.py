@@ -163,11 +163,22 @@ def test_the_digest_waits_for_the_work_of_the_cycle_before_it(rt):
     with session_scope(rt.db_url) as session:
         assert session.exec(select(Digest)).all() == []  # not built over unfetched reports
     assert cycles.waiting(rt)["digest"] == 1 and owed_digest(rt) == []
+    # `nianbao cycle` says the digest is owed, what it waits for and the latest time it goes out.
+    from cli.cycle_cmd import console, digest_line
+
+    with console.capture() as said:
+        digest_line(rt)
+    line = said.get().replace("\n", "")
+    assert "监测汇总已到期，等待剩余工作完成后发送（待抓取年报" in line and "最迟于 " in line, line
+    assert not plain_chinese_offences(line), plain_chinese_offences(line)
     drain(rt, deque(handed + steps), CycleReport())  # fetched, read, scored, planned, delivered
     with session_scope(rt.db_url) as session:
         assert session.exec(select(Digest)).all() == []  # the reconciler's part
     drain(rt, deque(reconcile(rt).steps), CycleReport())  # settled: the reconciler sends the digest
     assert cycles.waiting(rt)["digest"] == 0
+    with console.capture() as said:
+        digest_line(rt)
+    assert said.get() == ""  # sent: nothing owed to say
     with session_scope(rt.db_url) as session:
         digest = session.get(Notice, session.exec(select(Digest)).one().notice_id)
         scored = sum(1 for row in agency_statuses(session, rt.today()) if row.score is not None)

@@ -25,6 +25,7 @@ from worker.backlog import backlog, lines_zh
 from worker.delivery import pending_notices
 from worker.reconciler import reconcile, retry
 from worker.runner import CycleReport, drain
+from worker.status import agency_statuses
 
 
 def run_losing(rt, lose: set[str]) -> list:
@@ -412,4 +413,10 @@ def test_a_poll_that_never_gets_done_is_given_up_for_its_claim_and_the_admins_he
     assert waiting(rt)["poll"] == 0
     with session_scope(rt.db_url) as session:
         assert all(s.next_poll_at > utcnow() for s in session.exec(select(Source)))  # polled at its next time
+        said = {row.slug: row.detail for row in agency_statuses(session, rt.today())}
     assert reconcile(rt).gave_up_polls == []
+    # `status` says it of each agency whose source was given up, until the source is polled again.
+    assert said and all("多次派发轮询均未完成" in detail for detail in said.values()), said
+    drain(rt, deque(pipeline.due_sources(rt, all_sources=True)), CycleReport())
+    with session_scope(rt.db_url) as session:
+        assert not [row for row in agency_statuses(session, rt.today()) if "多次派发轮询均未完成" in row.detail]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from itertools import groupby
 
 from sqlalchemy import delete
@@ -59,6 +59,17 @@ def send_digest(rt: Runtime, *, force: bool = False) -> list[Next]:
         session.execute(delete(Health).where(Health.component == OWED))
         session.commit()
         return [Next("deliver", notice.id)] if notice else []
+
+
+def owed(rt: Runtime) -> tuple[datetime, dict[str, int]] | None:
+    """When the digest is owed: the latest time it goes out (SETTLE_WAIT after it fell due) and the
+    work it is waiting for, per step; None when no digest waits."""
+    with session_scope(rt.db_url) as session:
+        row = session.get(Health, OWED)
+    if row is None:
+        return None
+    since = row.checked_at if row.checked_at.tzinfo else row.checked_at.replace(tzinfo=timezone.utc)
+    return since + SETTLE_WAIT, unsettled(rt)
 
 
 def owed_digest(rt: Runtime) -> list[Next]:

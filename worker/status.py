@@ -15,6 +15,7 @@ from notifications.dates import cn_datetime, duration
 from notifications.labels import fetch_reason, label
 from worker.expectations import compute, filed_as_own
 from worker.planning import expected_year
+from worker.polls import GAVE_UP
 
 
 @dataclass
@@ -154,6 +155,9 @@ def _row(agency, year, today, deadline, sources, reports, opened, rules_broken: 
                 state, detail = "work_failed", "多次未能生成整改项和通知，已停止自动重试，待管理员处理"
     if aside:
         detail = "；".join(filter(None, [detail, f"另有{aside}份文件待人工确认（所载单位或年度不符）"]))
+    if any(s.status_reason == GAVE_UP and s.status != "failed" for s in active):
+        # The reconciler stopped handing out this source's poll for its claim: said until it is polled again.
+        detail = "；".join(filter(None, [detail, f"年报栏目{GAVE_UP}"]))
     return AgencyStatus(
         slug=agency.slug, name=agency.name, level=agency.level, year=year,
         report=(report.title if report else ""), report_url=(report.url if report else ""),
