@@ -27,6 +27,7 @@ insist); a rule without a test is reported as a failure. Must not write files.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -41,6 +42,7 @@ from rules.schema import plain
 from rules.wording import say
 from rules.yamlmarks import load_marked, line_of
 
+log = logging.getLogger(__name__)
 CASE_KEYS = ("name", "rules", "context", "report", "previous", "expect", "absent", "score", "grade")
 
 
@@ -77,6 +79,60 @@ def build_report(data: dict[str, Any]) -> ParsedReport:
                         where=dict(data.get("where", {})), doubtful=dict(data.get("doubtful", {})),
                         narrative=dict(data.get("narrative", {})), problems=list(data.get("problems", [])),
                         text=data.get("text", "") or "")
+
+
+SECTION_FIELDS = ("present", "heading", "chars", "line")
+LEVELS = ("government", "department", "unknown", None)
+
+
+def _shape_problems(case: dict) -> list[tuple[str, str, dict]]:
+    """What in a case cannot build a report or context, said with its key (code, key, words):
+    checked before building, so that the admin reads which key is wrong, not a Python error."""
+    out: list[tuple[str, str, dict]] = []
+    for key in ("report", "previous", "context"):
+        value = case.get(key)
+        if value is not None and not isinstance(value, dict) and not (key == "report" and value == "none"):
+            out.append(("case_not_mapping_at", key, {"key": key}))
+    for key in ("report", "previous"):
+        report = case.get(key)
+        if not isinstance(report, dict):
+            continue
+        for part in ("meta", "fields", "where", "doubtful", "narrative"):
+            if report.get(part) is not None and not isinstance(report[part], dict):
+                out.append(("case_not_mapping_at", key, {"key": f"{key}.{part}"}))
+        sections = report.get("sections")
+        names = list(sections) if isinstance(sections, (list, dict)) else []
+        if sections not in (None, "all") and not isinstance(sections, (list, dict)):
+            out.append(("case_sections_invalid", key, {"key": f"{key}.sections"}))
+        for name in names:
+            if not isinstance(name, str) or name not in SECTION_KEYS:
+                out.append(("case_section_unknown", key, {"name": str(name), "allowed": list(SECTION_KEYS)}))
+            elif isinstance(sections, dict) and sections[name] is not None:
+                sec = sections[name]
+                bad = [k for k in sec] if isinstance(sec, dict) else None
+                if bad is None:
+                    out.append(("case_not_mapping_at", key, {"key": f"{key}.sections.{name}"}))
+                for k in [k for k in (bad or []) if k not in SECTION_FIELDS]:
+                    out.append(("case_unknown_key_at", key, {"key": f"{key}.sections.{name}", "name": str(k),
+                                                             "allowed": list(SECTION_FIELDS)}))
+    context = case.get("context")
+    if isinstance(context, dict):
+        for k in ("published_on", "today"):
+            if context.get(k) is not None and _date_or_none(context[k]) is None:
+                out.append(("case_date_invalid", "context", {"key": f"context.{k}", "value": str(context[k])}))
+        year = context.get("year")
+        if year not in (None, "unknown") and not (isinstance(year, int) or str(year).isdigit()):
+            out.append(("case_year_invalid", "context", {"value": str(year)}))
+        if context.get("level", "government") not in LEVELS:
+            out.append(("case_level_invalid", "context", {"value": str(context["level"])}))
+    return out
+
+
+def _date_or_none(value) -> date | None:
+    try:
+        return _date(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _date(value) -> date | None:
@@ -118,6 +174,9 @@ def _check_case(case: dict, ruleset, file: str, line: int | None) -> tuple[list[
     for rid in sorted((only or set()) - known):
         failures.append(fail(say("case_unknown_rule", id=rid), line_of(case, "rules")))
     no_report = case.get("report") == "none"
+    shape = _shape_problems(case)
+    if shape:
+        return failures + [fail(say(code, **kw), line_of(case, key)) for code, key, kw in shape], expected_ids
     try:
         report = build_report({} if no_report else case.get("report"))
         previous = build_report(case["previous"]) if case.get("previous") else None
@@ -195,9 +254,10 @@ def run_rule_tests(ruleset_dir: str | Path, tests_dir: str | Path) -> list[RuleT
                 continue
             try:
                 found, ids = _check_case(case, ruleset, label, data.line_of(i))
-            except Exception as exc:  # noqa: BLE001 - a case that breaks the runner is that case's failure
+            except Exception:  # noqa: BLE001 - a case that breaks the runner is that case's failure
+                log.exception("rule test case %s:%s could not run", label, data.line_of(i))
                 found, ids = [RuleTestFailure(label, data.line_of(i), str(case.get("name", "")),
-                                              f"用例无法运行：{type(exc).__name__}: {exc}")], set()
+                                              say("case_crashed"))], set()
             failures.extend(found)
             covered |= ids
     for rid in ruleset.ids:

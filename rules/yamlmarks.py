@@ -77,6 +77,16 @@ def _construct_sequence(loader: _MarkingLoader, node: yaml.SequenceNode) -> Mark
     return data
 
 
+def _construct_timestamp(loader: _MarkingLoader, node: yaml.ScalarNode) -> Any:
+    # 2026-13-01 looks like a date to the resolver but is none: kept as the text written, so the
+    # check that expects a date names the key (PyYAML itself raises a bare ValueError).
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_MarkingLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
