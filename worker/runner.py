@@ -88,13 +88,7 @@ def run_forever(rt: Runtime, *, progress: Progress | None = None, stop: Callable
                 last_sweep = time.monotonic()
 
 
-def deliver_now(rt: Runtime, notice_id: int) -> str:
-    """Deliver one notice in-process (an admin's re-send or digest) and say how it went."""
-    from models import Notice
-    from models.db import session_scope
-
-    report = CycleReport()
-    drain(rt, deque([Next("deliver", notice_id)]), report)
-    with session_scope(rt.db_url) as session:
-        notice = session.get(Notice, notice_id)
-        return f"notice {notice_id}: {notice.status}" + (f" ({notice.last_error})" if notice.last_error else "")
+def deliver_now(rt: Runtime, notice_id: int) -> None:
+    """Deliver one notice in-process (an admin's re-send or digest); how it went is on its row,
+    which the caller says in words (cli.notices_cmd)."""
+    drain(rt, deque([Next("deliver", notice_id)]), CycleReport())
