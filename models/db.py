@@ -12,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, create_engine, select
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _engines: dict[str, Engine] = {}
@@ -112,6 +112,14 @@ def session_scope(url: str) -> Iterator[Session]:
         return
     with Session(get_engine(url), expire_on_commit=False) as session:
         yield session
+
+
+def rows_by_id(session: Session, model, ids) -> dict:
+    """The rows of ``model`` with these ids, in one query, by id (a missing one is left out)."""
+    ids = list(dict.fromkeys(i for i in ids if i is not None))
+    if not ids:
+        return {}
+    return {row.id: row for row in session.exec(select(model).where(model.id.in_(ids)))}
 
 
 def alembic_config(url: str) -> Config:

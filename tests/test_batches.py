@@ -70,3 +70,31 @@ def test_a_failing_item_keeps_its_error_and_the_rest_of_the_batch_is_done(rt, ha
         assert {n.status for n in session.exec(select(Notice).where(Notice.id.in_(pending)))} == {"sent"}
         subjects = sorted(n.subject for n in session.exec(select(Notice).where(Notice.id.in_(pending))))
     assert sorted(m["title"] for m in rt.endpoint.received) == subjects
+
+
+def test_a_list_scored_together_keeps_a_broken_reading_to_itself(rt, handed):
+    lost = run_losing(rt, {"evaluate"})
+    ids = sorted(s.arg for s in lost)
+    assert len(ids) >= 3 and all(s.step == "evaluate" for s in lost)
+    with session_scope(rt.db_url) as session:  # the latest year's: no other report reads it as its year before
+        victim = max(ids, key=lambda i: (session.get(Report, session.get(Snapshot, i).report_id).year or 0, i))
+        row = session.get(Snapshot, victim)
+        row.parsed = dict(row.parsed, sections={"封面": {"no such field": 1}})  # a reading that cannot be loaded
+        session.add(row)
+        session.commit()
+    tasks._run("evaluate", ids)
+    with session_scope(rt.db_url) as session:
+        row = session.get(Snapshot, victim)
+        assert row.work_state == "evaluate" and "TypeError" in row.last_error  # still owed, the reason kept
+        others = [i for i in ids if i != victim]
+        evaluations = session.exec(select(Evaluation).where(Evaluation.snapshot_id.in_(ids))).all()
+        assert sorted(e.snapshot_id for e in evaluations) == others
+        assert all(session.get(Snapshot, i).work_state == "done" for i in others)
+        assert all(e.work_state == "done" for e in evaluations)  # planned in the same transaction
+        scored = {e.snapshot_id: (e.score, e.grade, e.failed) for e in evaluations}
+    handed.clear()
+    tasks._run("evaluate", ids)  # a late duplicate: nothing scored twice, the broken one still fails alone
+    with session_scope(rt.db_url) as session:
+        evaluations = session.exec(select(Evaluation).where(Evaluation.snapshot_id.in_(ids))).all()
+        assert {e.snapshot_id: (e.score, e.grade, e.failed) for e in evaluations} == scored
+        assert session.get(Snapshot, victim).work_state == "evaluate"

@@ -12,13 +12,13 @@ from models.db import session_scope
 from models.types import utcnow
 from worker.delivery import deliver, deliver_many
 from worker.errors import RulesUnavailable
-from worker.parsing import ocr_snapshot, parse_snapshot
+from worker.parsing import ocr_snapshot, parse_snapshot, parse_snapshots
 from worker.planning import plan_notices
 from worker import polls
 from worker.polling import fetch_report, fetch_reports, poll_source
 from worker.roster import sync_roster
 from worker.runtime import Runtime
-from worker.scoring import evaluate
+from worker.scoring import evaluate, evaluate_many
 from worker.steps import Next
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,14 @@ STEP_FUNCTIONS: dict[str, Callable[[Runtime, int], list[Next]]] = {
 
 
 # Steps that take a list of ids as one piece of work (the Celery tasks hand them on so, see
-# worker.tasks); parse_snapshot, evaluate and plan_notices lists are run item by item there.
+# worker.tasks). A list function keeps each item's own outcome: an item that fails has its
+# error recorded on its row (its step still owed) and the others are done; only an error of
+# the database fails the whole list. A step of worker.tasks.IN_ONE_TRANSACTION without one
+# here is run item by item.
 BATCH_FUNCTIONS: dict[str, Callable[[Runtime, list[int]], list[Next]]] = {
     "fetch_report": fetch_reports,
+    "parse_snapshot": parse_snapshots,
+    "evaluate": evaluate_many,
     "deliver": deliver_many,
 }
 

@@ -46,7 +46,7 @@ from models.types import utcnow
 from notifications.labels import error_said, label
 from worker.errors import RulesUnavailable
 from worker.runtime import Runtime
-from worker.steps import Next
+from worker.steps import Next, error_text
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ def record_error(rt: Runtime, step: str, arg, exc: BaseException) -> None:
              "plan_notices": Evaluation}.get(step)
     if model is None or not isinstance(arg, int):
         return
-    message = f"{type(exc).__name__}: {exc}"[:2000]
+    message = error_text(exc)
     try:
         with session_scope(rt.db_url) as session:
             session.execute(update(model).where(model.id == arg).values(last_error=message))

@@ -25,3 +25,8 @@ def enter(row, state_field: str, state: str, now) -> None:
     if getattr(row, state_field) != state or row.state_since is None:
         setattr(row, state_field, state)
         row.state_since, row.attempts, row.last_error = now, 0, ""
+
+
+def error_text(exc: BaseException) -> str:
+    """An unexpected error as kept on a work row's last_error, for the admins."""
+    return f"{type(exc).__name__}: {exc}"[:2000]

@@ -128,10 +128,11 @@ def _run(step: str, arg) -> None:
 
 
 def _run_batch(step: str, ids: list[int]) -> None:
-    """A list of snapshots (or evaluations) read, scored and planned in ONE transaction: each item's
-    step runs as it would alone (its own durable work_state, attempts, last_error) in a savepoint,
-    so an item that fails leaves its error on its row, its work owed (the reconciler redoes it),
-    and the others go on. A transient error (the database, a unique-key race) fails the whole
+    """A list of snapshots (or evaluations) read, scored and planned in ONE transaction: a step
+    with a list function (pipeline.BATCH_FUNCTIONS) runs once for the list, the others item by
+    item, each in a savepoint. Either way every item keeps its own durable work_state, attempts
+    and last_error: an item that fails leaves its error on its row, its work owed (the reconciler
+    redoes it), and the others go on. A transient error (the database, a unique-key race) fails the whole
     batch, which Celery retries; every step is idempotent. Successors on this queue run in the
     same transaction; the others are handed on once it is committed."""
     rt = get_runtime()
@@ -145,14 +146,17 @@ def _run_batch(step: str, ids: list[int]) -> None:
             if current.step == "evaluate":
                 pipeline.check_rules(rt)
             successors: list[Next] = []
-            for item in current.arg:
-                try:
-                    successors += coalesce(pipeline.run_step(rt, current.step, item))
-                except (TransientError, IntegrityError, OperationalError):
-                    raise
-                except Exception as exc:  # noqa: BLE001 - one bad item must not lose the batch
-                    log.exception("step %s(%s) failed", current.step, item)
-                    record_error(rt, current.step, item, exc)
+            if current.step in pipeline.BATCH_FUNCTIONS:  # a list step: it records each item's error itself
+                successors += coalesce(pipeline.run_step(rt, current.step, current.arg))
+            else:
+                for item in current.arg:
+                    try:
+                        successors += coalesce(pipeline.run_step(rt, current.step, item))
+                    except (TransientError, IntegrityError, OperationalError):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one bad item must not lose the batch
+                        log.exception("step %s(%s) failed", current.step, item)
+                        record_error(rt, current.step, item, exc)
             ran.append(current.step)
             for name in dict.fromkeys(s.step for s in successors):
                 ids_of = [i for s in successors if s.step == name and isinstance(s.arg, int) for i in [s.arg]]
