@@ -18,7 +18,7 @@ import random
 import time
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
@@ -66,45 +66,52 @@ def deliver(rt: Runtime, notice_id: int) -> list[Next]:
         if notice is None or notice.status != "pending":
             return []
         targets = targets_for(session, notice)
-        now = rt.now()  # retry times are on the reference clock (a pinned demo/test date moves them too)
-        claimed = session.execute(
-            update(Notice).where(Notice.id == notice_id, Notice.status == "pending",
-                                 (Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now))  # noqa: E711
-            .values(status="sending", attempts=Notice.attempts + 1, claimed_at=utcnow()))
+        session.expunge(notice)  # a copy of our own: what the claim returns is kept on it, not written back
+        claimed = _claim(session, rt, [notice_id], {notice_id: notice})
         session.commit()
-        if claimed.rowcount != 1:
+        if not claimed:
             return []  # sent, failed for good, not yet due, or being sent by someone else
         if not targets:
-            notice = session.get(Notice, notice_id)
-            notice.status, notice.last_error = "no_target", f"no target is configured for {notice.kind} notices"
-            session.add(notice)
+            _record_answers(session, rt, [(notice_id, targets, None)], {notice_id: notice})
             session.commit()
             return []
     attachment = (notice.attachment_name, notice.attachment) if notice.attachment_name else None
     result = send([expand_env(t) for t in targets], notice.subject, notice.body, html=notice.body_html,
                   attachment=attachment)
     faultpoints.hit("after_send")  # the fault suite's window: handed to the provider, outcome not recorded
-    return _record(rt, notice_id, targets, result)
+    return _record(rt, notice_id, targets, result, notice)
+
+
+GROUP = 8  # notices claimed together (whole reports' notices): a worker killed mid-send holds no more
 
 
 def deliver_many(rt: Runtime, notice_ids: list[int]) -> list[Next]:
-    """deliver for a list of notices (a batch's) in one task, a report's notices at a time: they
-    are claimed together in one statement (UPDATE … RETURNING, only rows still pending and due:
-    a row another worker claimed or sent is not sent again), sent one after the other with no
-    transaction open, and their answers recorded in the transaction that claims the next
-    report's. So a worker that dies holds at most one report's notices `sending` (each swept
-    as unknown, never re-sent by itself, as for a single notice); the rest stay pending."""
+    """deliver for a list of notices (a batch's) in one task, a few reports' notices at a time
+    (whole reports, about GROUP notices): they are claimed together in one statement (UPDATE …
+    RETURNING, only rows still pending and due: a row another worker claimed or sent is not sent
+    again), sent one after the other with no transaction open, and their answers recorded in the
+    transaction that claims the next group. So a worker that dies holds at most one group's
+    notices `sending` (each swept as unknown, never re-sent by itself, as for a single notice);
+    the rest stay pending."""
     with session_scope(rt.db_url) as session:
         notices = {n.id: n for n in session.exec(select(Notice).where(Notice.id.in_(notice_ids),
                                                                      Notice.status == "pending"))}
+        agency_ids = {n.agency_id for n in notices.values() if n.audience == "agency"}
+        if agency_ids:  # read once, into the session: targets_for finds them there
+            session.exec(select(Agency).where(Agency.id.in_(agency_ids))).all()
         targets = {i: targets_for(session, n) for i, n in notices.items()}
-    groups: dict[int, list[int]] = {}  # a report's notices together, any other notice alone
+    reports: dict[int, list[int]] = {}  # a report's notices together, any other notice alone
     for i in sorted(notices):
-        groups.setdefault(notices[i].report_id or -i, []).append(i)
+        reports.setdefault(notices[i].report_id or -i, []).append(i)
+    groups: list[list[int]] = [[]]
+    for ids in reports.values():
+        if len(groups[-1]) >= GROUP:
+            groups.append([])
+        groups[-1] += ids
     follow: list[Next] = []
     retry: list[int] = []
     answers: list[tuple] = []
-    for group in [*groups.values(), []]:
+    for group in [*(g for g in groups if g), []]:
         claimed = _record_and_claim(rt, answers, group, notices, follow, retry)
         answers = []
         for notice_id in claimed:
@@ -121,31 +128,31 @@ def deliver_many(rt: Runtime, notice_ids: list[int]) -> list[Next]:
     return follow
 
 
+def _claim(session: Session, rt: Runtime, ids: list[int], notices: dict[int, Notice]) -> list[int]:
+    """Claim the notices still pending and due (pending → sending), in one statement; their
+    attempts, as claimed, are kept on `notices`."""
+    now = rt.now()  # retry times are on the reference clock (a pinned demo/test date moves them too)
+    claimed = session.execute(
+        update(Notice).where(Notice.id.in_(ids), Notice.status == "pending",
+                             (Notice.next_attempt_at == None) | (Notice.next_attempt_at <= now))  # noqa: E711
+        .values(status="sending", attempts=Notice.attempts + 1, claimed_at=utcnow())
+        .returning(Notice.id, Notice.attempts).execution_options(synchronize_session=False))
+    out = []
+    for notice_id, attempts in claimed:
+        notices[notice_id].attempts, notices[notice_id].status = attempts, "sending"
+        out.append(notice_id)
+    return sorted(out)
+
+
 def _record_and_claim(rt: Runtime, answers: list[tuple], group: list[int], notices: dict[int, Notice],
                       follow: list[Next], retry: list[int]) -> list[int]:
     """Record the answers of the notices sent, and claim the next group, in one transaction;
     tried again on a fresh connection for about half a minute (see _record)."""
     for attempt in range(RECORD_TRIES):
         try:
-            more, again = [], []
             with session_scope(rt.db_url) as session:
-                for notice_id, to, result in answers:
-                    if result is None:
-                        session.execute(update(Notice).where(Notice.id == notice_id, Notice.status == "sending")
-                                        .values(status="no_target",
-                                                last_error=f"no target is configured for {notices[notice_id].kind}"
-                                                           " notices"))
-                    else:
-                        more += _record_in(session, rt, notice_id, to, result, again)
-                claimed = []
-                if group:
-                    now = rt.now()
-                    claimed = sorted(r[0] for r in session.execute(
-                        update(Notice).where(Notice.id.in_(group), Notice.status == "pending",
-                                             (Notice.next_attempt_at == None)  # noqa: E711
-                                             | (Notice.next_attempt_at <= now))
-                        .values(status="sending", attempts=Notice.attempts + 1, claimed_at=utcnow())
-                        .returning(Notice.id).execution_options(synchronize_session=False)))
+                more, again = _record_answers(session, rt, answers, notices)
+                claimed = _claim(session, rt, group, notices) if group else []
                 session.commit()
             follow += more
             retry += again
@@ -159,13 +166,18 @@ def _record_and_claim(rt: Runtime, answers: list[tuple], group: list[int], notic
     return []
 
 
-def _record(rt: Runtime, notice_id: int, targets: list[str], result) -> list[Next]:
+def _record(rt: Runtime, notice_id: int, targets: list[str], result, notice: Notice) -> list[Next]:
     """Record what the provider answered. The outcome is known here: a database that drops the
     connection now (a restart, a failover) must not turn a sent notice into one of unknown
     outcome, so recording is tried again, on a fresh connection, for about half a minute."""
     for attempt in range(RECORD_TRIES):
         try:
-            return _record_once(rt, notice_id, targets, result)
+            with session_scope(rt.db_url) as session:
+                follow, retry = _record_answers(session, rt, [(notice_id, targets, result)], {notice_id: notice})
+                session.commit()
+            if retry:
+                raise TransientError(f"notice {notice_id}: {result.error}")
+            return follow
         except OperationalError:
             if attempt == RECORD_TRIES - 1:
                 raise  # the row stays `sending`: sweep_stale says it is unknown, never sends it twice
@@ -174,37 +186,45 @@ def _record(rt: Runtime, notice_id: int, targets: list[str], result) -> list[Nex
     return []
 
 
-def _record_once(rt: Runtime, notice_id: int, targets: list[str], result) -> list[Next]:
-    with session_scope(rt.db_url) as session:
-        retry: list[int] = []
-        follow = _record_in(session, rt, notice_id, targets, result, retry)
-        session.commit()
-        if retry:
-            raise TransientError(f"notice {notice_id}: {result.error}")
-        return follow
+def _record_answers(session: Session, rt: Runtime, answers: list[tuple], notices: dict[int, Notice]
+                    ) -> tuple[list[Next], list[int]]:
+    """The answers (notice id, targets, the provider's result or None for no target) written in
+    the session, not committed: each notice's outcome, by an UPDATE of the rows still `sending` (one
+    swept as unknown meanwhile, in a very long outage, is left so: the admins have been told),
+    and an attempt row each. Returns the admin notices to deliver and the ids gone back to pending."""
+    now, follow, retry = utcnow(), [], []
+    recorded: set[int] = set()
 
+    def outcome(ids: list[int], **values) -> set[int]:
+        rows = session.execute(update(Notice).where(Notice.id.in_(ids), Notice.status == "sending").values(**values)
+                               .returning(Notice.id).execution_options(synchronize_session=False))
+        return {r[0] for r in rows}
 
-def _record_in(session: Session, rt: Runtime, notice_id: int, targets: list[str], result,
-               retry: list[int]) -> list[Next]:
-    """One notice's answer, written in the session (not committed); its id added to `retry`
-    when it goes back to pending."""
-    notice = session.get(Notice, notice_id)
-    if notice is None or notice.status != "sending":
-        return []  # swept as unknown meanwhile (a very long outage): the admins have been told
-    session.add(DeliveryAttempt(notice_id=notice.id, ok=result.ok, permanent=result.permanent,
-                                targets=", ".join(mask_url(t) for t in targets), error=result.error))
-    follow: list[Next] = []
-    if result.ok:
-        notice.status, notice.sent_at, notice.last_error = "sent", utcnow(), ""
-    elif result.permanent or notice.attempts >= rt.settings.notice_max_attempts:
-        notice.status, notice.last_error = "failed", result.error
-        follow = _tell_admins(session, rt, notice)
-    else:
-        notice.status, notice.last_error = "pending", result.error
-        notice.next_attempt_at = rt.now() + backoff(notice.attempts)
-        retry.append(notice_id)
-    session.add(notice)
-    return follow
+    for kind in sorted({notices[i].kind for i, _, result in answers if result is None}):
+        outcome([i for i, _, result in answers if result is None and notices[i].kind == kind],
+                status="no_target", last_error=f"no target is configured for {kind} notices")
+    sent = [i for i, _, result in answers if result is not None and result.ok]
+    if sent:
+        recorded |= outcome(sent, status="sent", sent_at=now, last_error="")
+    for notice_id, _, result in answers:
+        if result is None or result.ok:
+            continue
+        notice = notices[notice_id]
+        if result.permanent or notice.attempts >= rt.settings.notice_max_attempts:
+            if outcome([notice_id], status="failed", last_error=result.error):
+                recorded.add(notice_id)
+                notice.status, notice.last_error = "failed", result.error
+                follow += _tell_admins(session, rt, notice)
+        elif outcome([notice_id], status="pending", last_error=result.error,
+                     next_attempt_at=rt.now() + backoff(notice.attempts)):
+            recorded.add(notice_id)
+            retry.append(notice_id)
+    attempts = [{"notice_id": i, "at": now, "ok": result.ok, "permanent": result.permanent,
+                 "targets": ", ".join(mask_url(t) for t in to), "error": result.error}
+                for i, to, result in answers if i in recorded]
+    if attempts:
+        session.execute(insert(DeliveryAttempt.__table__), attempts)
+    return follow, retry
 
 
 def _tell_admins(session: Session, rt: Runtime, notice: Notice) -> list[Next]:

@@ -13,7 +13,7 @@ from models.types import utcnow
 from worker.delivery import deliver, deliver_many
 from worker.errors import RulesUnavailable
 from worker.parsing import ocr_snapshot, parse_snapshot, parse_snapshots
-from worker.planning import plan_notices
+from worker.planning import plan_notices, plan_notices_many
 from worker import polls
 from worker.polling import fetch_report, fetch_reports, poll_source
 from worker.roster import sync_roster
@@ -44,6 +44,7 @@ BATCH_FUNCTIONS: dict[str, Callable[[Runtime, list[int]], list[Next]]] = {
     "fetch_report": fetch_reports,
     "parse_snapshot": parse_snapshots,
     "evaluate": evaluate_many,
+    "plan_notices": plan_notices_many,
     "deliver": deliver_many,
 }
 

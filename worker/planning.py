@@ -15,20 +15,22 @@ open and visible in the digest, but sends nothing.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import date
 
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Finding, Notice, Office, Report, Silence, Snapshot
-from models.db import session_scope
+from models.db import rows_by_id, session_scope
 from models.types import utcnow
 from notifications import render
 from notifications.dates import add_working_days
 from rules.explain import group_not_evaluated
 from worker.runtime import Runtime
-from worker.steps import Next, enter
+from worker.steps import Next, enter, error_text
 
+log = logging.getLogger(__name__)
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -47,14 +49,20 @@ def add_notice(session: Session, rt: Runtime, dedup_key: str, kind: str, audienc
     In a preview session (session.info["preview"]) every notice is rendered, sent before or not."""
     if not session.info.get("preview") and session.exec(select(Notice).where(Notice.dedup_key == dedup_key)).first():
         return None
+    notice = render_notice(session, rt, dedup_key, kind, audience, agency, report, template, context, severity)
+    session.add(notice)
+    return notice
+
+
+def render_notice(session: Session, rt: Runtime, dedup_key: str, kind: str, audience: str, agency: Agency | None,
+                  report: Report | None, template: str, context: dict, severity: str = "") -> Notice:
+    """A notice rendered, not saved."""
     office = office_of(session)
     context = {"office_name": office.name if office else "政务公开办", "today": rt.today(), **context}
     subject, body, html = render(template, context, template_dir=rt.settings.templates_dir)
-    notice = Notice(dedup_key=dedup_key, kind=kind, audience=audience, severity=severity,
-                    agency_id=agency.id if agency else None, report_id=report.id if report else None,
-                    subject=subject, body=body, body_html=html)
-    session.add(notice)
-    return notice
+    return Notice(dedup_key=dedup_key, kind=kind, audience=audience, severity=severity,
+                  agency_id=agency.id if agency else None, report_id=report.id if report else None,
+                  subject=subject, body=body, body_html=html)
 
 
 def office_of(session: Session) -> Office | None:
@@ -66,20 +74,68 @@ def office_of(session: Session) -> Office | None:
 
 def silenced_rules(session: Session, agency_id: int, today: date) -> set[str]:
     """Rules silenced for this agency (or for every agency) today; expired silences lapse by themselves."""
-    rows = session.exec(select(Silence).where(Silence.until >= today,
-                                              (Silence.agency_id == agency_id) | (Silence.agency_id == None)))  # noqa: E711
-    return {s.rule_id for s in rows}
+    return _silences(session, [agency_id], today)[agency_id]
+
+
+def _silences(session: Session, agency_ids, today: date) -> dict[int, set[str]]:
+    """silenced_rules for several agencies, in one query."""
+    rows = list(session.exec(select(Silence).where(Silence.until >= today, Silence.agency_id.in_(list(agency_ids))
+                                                   | (Silence.agency_id == None))))  # noqa: E711
+    return {a: {s.rule_id for s in rows if s.agency_id in (a, None)} for a in agency_ids}
 
 
 def plan_notices(rt: Runtime, evaluation_id: int) -> list[Next]:
+    return _plan_list(rt, [evaluation_id], alone=True)
+
+
+def plan_notices_many(rt: Runtime, evaluation_ids: list[int]) -> list[Next]:
+    """plan_notices for a list of evaluations in one session: their rows read a table at a time,
+    the notices written in one statement. An evaluation that fails (a template, a finding that
+    cannot be explained) keeps its error on its row, its planning still owed (the reconciler
+    redoes it), and the others go on; a database error fails the whole list."""
+    return _plan_list(rt, evaluation_ids, alone=False)
+
+
+def _plan_list(rt: Runtime, evaluation_ids: list[int], *, alone: bool) -> list[Next]:
+    """``alone``: an evaluation's unexpected error is raised (the single step, whose caller records it)."""
     with session_scope(rt.db_url) as session:
-        notices = _plan(session, rt, evaluation_id)
-        evaluation = session.get(Evaluation, evaluation_id)
-        if evaluation is not None and evaluation.work_state != "done":
-            enter(evaluation, "work_state", "done", utcnow())  # with the notices, in one transaction
-            session.add(evaluation)
+        world = _World(session, rt, evaluation_ids)
+        planned: list[Notice] = []
+        for evaluation_id in dict.fromkeys(evaluation_ids):
+            evaluation = world.evaluations.get(evaluation_id)
+            if evaluation is None:
+                continue
+            try:
+                planned += _plan(session, rt, world, evaluation)
+            except Exception as exc:
+                if alone:
+                    raise
+                log.exception("step plan_notices(%s) failed", evaluation_id)
+                evaluation.last_error = error_text(exc)  # still owed: the reconciler redoes it
+                continue
+            if evaluation.work_state != "done":
+                enter(evaluation, "work_state", "done", utcnow())  # with the notices, in one transaction
+        written = _insert_new(session, planned)
         session.commit()
-        return [Next("deliver", n.id) for n in notices]
+        return [Next("deliver", i) for i in sorted(written.values())]
+
+
+def _insert_new(session: Session, notices: list[Notice]) -> dict[str, int]:
+    """The notices whose dedup key is new, inserted in one statement (a key that exists already,
+    written by an earlier run or another worker, is left as it is); their ids by key."""
+    rows: dict[str, dict] = {}
+    for notice in notices:
+        rows.setdefault(notice.dedup_key, notice.model_dump(exclude={"id"}))
+    if not rows:
+        return {}
+    session.flush()  # the deficiencies and evaluations first, as the single step wrote them
+    table = Notice.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key])
+    return {key: i for i, key in session.execute(statement.returning(table.c.id, table.c.dedup_key), list(rows.values()))}
 
 
 def preview_notices(rt: Runtime, report_id: int) -> list[Notice]:
@@ -92,27 +148,88 @@ def preview_notices(rt: Runtime, report_id: int) -> list[Notice]:
                                   .order_by(Evaluation.id.desc())).first()
         if evaluation is None:
             return []
+        # A preview shows the notice as if the cases were new: what this version says, whatever was sent before.
+        world = _World(session, rt, [evaluation.id], cases=False)
         session.info["preview"] = True
         with session.no_autoflush:
-            notices = _plan(session, rt, evaluation.id)
+            notices = _plan(session, rt, world, world.evaluations[evaluation.id])
         session.rollback()
         return notices
 
 
-def _plan(session: Session, rt: Runtime, evaluation_id: int) -> list[Notice]:
-    """Update the deficiency cases and queue the notices of one evaluation (not committed)."""
-    evaluation = session.get(Evaluation, evaluation_id)
-    if evaluation is None:
+class _World:
+    """What planning a list of evaluations reads, a query a table: the evaluations, their
+    snapshots, reports and agencies, the findings of those to plan, the agencies' silences and
+    the deficiency cases of their years (by (agency, year), then by (rule, subject))."""
+
+    def __init__(self, session: Session, rt: Runtime, evaluation_ids, *, cases: bool = True) -> None:
+        today = rt.today()
+        self.evaluations = rows_by_id(session, Evaluation, evaluation_ids)
+        snapshot_ids = list({e.snapshot_id for e in self.evaluations.values()})
+        self.snapshots = {s.id: s for s in session.exec(select(Snapshot).options(defer(Snapshot.parsed))  # not its reading
+                                                        .where(Snapshot.id.in_(snapshot_ids)))} if snapshot_ids else {}
+        self.reports = rows_by_id(session, Report, {s.report_id for s in self.snapshots.values()})
+        oldest = expected_year(today) - rt.settings.notify_years_back
+        # An older version, a report we cannot place in a year, or an earlier year's report (scored:
+        # history rules compare with it, but not pursued): nothing to say.
+        self.to_plan = {e.id for e in self.evaluations.values()
+                        if (s := self.snapshots.get(e.snapshot_id)) and (r := self.reports.get(s.report_id))
+                        and r.latest_snapshot_id == s.id and r.year is not None and r.year >= oldest}
+        planned_reports = [self.reports[self.snapshots[self.evaluations[i].snapshot_id].report_id]
+                           for i in self.to_plan]
+        agency_ids = {r.agency_id for r in planned_reports}
+        self.agencies = rows_by_id(session, Agency, agency_ids)
+        self.findings: dict[int, list[Finding]] = {i: [] for i in self.to_plan}
+        if self.to_plan:
+            for f in session.exec(select(Finding).where(Finding.evaluation_id.in_(self.to_plan)).order_by(Finding.id)):
+                self.findings[f.evaluation_id].append(f)
+            office_of(session)
+        self.silenced = _silences(session, agency_ids, today) if agency_ids else {}
+        self.cases: dict[tuple[int, int], dict[tuple[str, str], Deficiency]] = {
+            (r.agency_id, r.year): {} for r in planned_reports}
+        if cases and planned_reports:
+            years = {r.year for r in planned_reports}
+            for d in session.exec(select(Deficiency).where(Deficiency.agency_id.in_(agency_ids),
+                                                           Deficiency.year.in_(years)).order_by(Deficiency.id)):
+                if (d.agency_id, d.year) in self.cases:
+                    self.cases[(d.agency_id, d.year)][(d.rule_id, d.subject)] = d
+        self.correct_by, self.holidays_known = add_working_days(today, rt.settings.correction_days)
+
+
+CASE_FIELDS = ("state", "opened_at", "resolved_at", "correct_by", "reminded_at", "escalated_at", "severity", "title",
+               "message", "last_evaluation_id")
+
+
+def _plan(session: Session, rt: Runtime, world: _World, evaluation: Evaluation) -> list[Notice]:
+    """Update the deficiency cases of one evaluation and render its notices (not saved). An error
+    leaves the cases as they were."""
+    if evaluation.id not in world.to_plan:
         return []
-    snapshot = session.get(Snapshot, evaluation.snapshot_id, options=[defer(Snapshot.parsed)])  # not its reading
-    report = session.get(Report, snapshot.report_id)
-    if report.latest_snapshot_id != snapshot.id or report.year is None:
-        return []  # an older version, or a report we cannot place in a year: nothing to say
-    today = rt.today()
-    if report.year < expected_year(today) - rt.settings.notify_years_back:
-        return []  # an earlier year's report: scored (history rules compare with it), not pursued
-    agency = session.get(Agency, report.agency_id)
-    findings = list(session.exec(select(Finding).where(Finding.evaluation_id == evaluation.id)))
+    snapshot = world.snapshots[evaluation.snapshot_id]
+    report = world.reports[snapshot.report_id]
+    group = world.cases[(report.agency_id, report.year)]
+    before = {key: {name: getattr(case, name) for name in CASE_FIELDS} for key, case in group.items()}
+    try:
+        cases = dict(group)
+        notices = _plan_one(session, rt, world, evaluation, snapshot, report, cases)
+    except Exception:
+        for key, fields in before.items():
+            for name, value in fields.items():
+                if getattr(group[key], name) != value:
+                    setattr(group[key], name, value)
+        raise
+    if not session.info.get("preview"):
+        for key, case in cases.items():
+            if key not in group:
+                session.add(case)
+        group.update(cases)
+    return notices
+
+
+def _plan_one(session: Session, rt: Runtime, world: _World, evaluation: Evaluation, snapshot: Snapshot,
+              report: Report, cases: dict[tuple[str, str], Deficiency]) -> list[Notice]:
+    agency = world.agencies[report.agency_id]
+    findings = world.findings[evaluation.id]
     # Info-level findings are quality signals, not something to correct: they stay in the evaluation.
     floor = SEVERITY_ORDER.get(rt.settings.case_min_severity, 1)
     failing = sorted((f for f in findings if f.status == "fail" and SEVERITY_ORDER.get(f.severity, 9) <= floor),
@@ -120,12 +237,9 @@ def _plan(session: Session, rt: Runtime, evaluation_id: int) -> list[Notice]:
     unsure = [f for f in findings if f.status == "not_evaluated"]
     fail_keys = {(f.rule_id, f.subject) for f in failing}
     unsure_keys = {(f.rule_id, f.subject) for f in unsure}
-    silenced = silenced_rules(session, agency.id, today)
-    correct_by, holidays_known = add_working_days(today, rt.settings.correction_days)
+    silenced = world.silenced[agency.id]
+    correct_by, holidays_known = world.correct_by, world.holidays_known
 
-    # A preview shows the notice as if the cases were new: what this version says, whatever was sent before.
-    cases = {} if session.info.get("preview") else {(d.rule_id, d.subject): d for d in session.exec(
-        select(Deficiency).where(Deficiency.agency_id == agency.id, Deficiency.year == report.year))}
     for f in failing:
         case = cases.get((f.rule_id, f.subject))
         if case is None:
@@ -138,35 +252,34 @@ def _plan(session: Session, rt: Runtime, evaluation_id: int) -> list[Notice]:
             case.correct_by, case.reminded_at, case.escalated_at = correct_by, None, None
         case.severity, case.title, case.message = f.severity, f.title, f.message
         case.last_evaluation_id = evaluation.id
-        session.add(case)
     resolved = []
     for key, case in cases.items():
         # A rule we could not evaluate this time says nothing about the problem: keep it open.
         if case.state == "open" and key not in fail_keys and key not in unsure_keys:
             case.state, case.resolved_at, case.last_evaluation_id = "resolved", rt.now(), evaluation.id
-            session.add(case)
             resolved.append(case)
+
+    def notice(*args, **kwargs) -> None:
+        notices.append(render_notice(session, rt, *args, **kwargs))
 
     common = {"agency_name": agency.name, "year": report.year, "report_title": report.title or report.url,
               "report_url": report.url, "published_on": report.published_on, "sha256": snapshot.sha256,
               "fetched_at": snapshot.fetched_at, "score": evaluation.score, "grade": evaluation.grade}
-    notices: list[Notice | None] = []
+    notices: list[Notice] = []
     told = [f for f in failing if f.rule_id not in silenced]
     if told:
         digest = _digest((f.rule_id, f.subject) for f in told)
         due = min((cases[(f.rule_id, f.subject)].correct_by or correct_by) for f in told)
-        notices.append(add_notice(
-            session, rt, f"deficiency:{report.id}:{digest}", "deficiency", "agency", agency, report, "deficiency",
-            {**common, "findings": [finding_view(f) for f in told], "correct_by": due,
-             "holidays_known": holidays_known}, severity=highest(f.severity for f in told)))
+        notice(f"deficiency:{report.id}:{digest}", "deficiency", "agency", agency, report, "deficiency",
+               {**common, "findings": [finding_view(f) for f in told], "correct_by": due,
+                "holidays_known": holidays_known}, severity=highest(f.severity for f in told))
         errors = [f for f in told if f.severity == "error"]
         if errors:  # the office is alerted at once to errors; warnings wait for the digest
-            notices.append(add_notice(
-                session, rt, f"alert:report:{report.id}:{digest}", "alert", "office", agency, report, "alert",
-                {"headline": f"{agency.name}{report.year}年年报存在{len(told)}项问题（其中错误{len(errors)}项），"
-                             f"评分{evaluation.score}分",
-                 "lines": [finding_line(f) for f in told], "report_url": report.url},
-                severity="error"))
+            notice(f"alert:report:{report.id}:{digest}", "alert", "office", agency, report, "alert",
+                   {"headline": f"{agency.name}{report.year}年年报存在{len(told)}项问题（其中错误{len(errors)}项），"
+                                f"评分{evaluation.score}分",
+                    "lines": [finding_line(f) for f in told], "report_url": report.url},
+                   severity="error")
     if unsure:
         lines = []
         for group in group_not_evaluated([finding_view(f) for f in unsure]):
@@ -174,23 +287,18 @@ def _plan(session: Session, rt: Runtime, evaluation_id: int) -> list[Notice]:
                              for r in group["rules"])
             lines.append(f"{group['reason']}（{group['count']}项）：{rules}"
                          + (f"。未填写的单元格：{group['blanks']}" if group["blanks"] else ""))
-        notices.append(add_notice(
-            session, rt, f"admin:doubts:{report.id}:{_digest(unsure_keys)}", "admin", "admins", agency, report,
-            "admin", {"headline": f"{agency.name}{report.year}年年报有{len(unsure)}项检查未能评估（不会通知该单位）",
-                      "lines": lines, "report_url": report.url}, severity="info"))
+        notice(f"admin:doubts:{report.id}:{_digest(unsure_keys)}", "admin", "admins", agency, report,
+               "admin", {"headline": f"{agency.name}{report.year}年年报有{len(unsure)}项检查未能评估（不会通知该单位）",
+                         "lines": lines, "report_url": report.url}, severity="info")
     if resolved:
         still_open = [c for c in cases.values() if c.state == "open"]
-        notices.append(add_notice(
-            session, rt, f"resolution:{report.id}:{evaluation.id}", "resolution", "agency", agency, report,
-            "resolution", {**common, "resolved": resolved, "still_open": still_open}))
-        notices.append(add_notice(
-            session, rt, f"alert:resolved:{report.id}:{evaluation.id}", "alert", "office", agency, report, "alert",
-            {"headline": f"{agency.name}{report.year}年年报已整改{len(resolved)}项问题"
-                         + (f"，仍有{len(still_open)}项待整改" if still_open else "，问题已全部消除"),
-             "lines": [f"{c.rule_id} {c.title}：已消除" for c in resolved], "report_url": report.url}))
-    if not session.info.get("preview"):
-        session.flush()
-    return [n for n in notices if n is not None]
+        notice(f"resolution:{report.id}:{evaluation.id}", "resolution", "agency", agency, report,
+               "resolution", {**common, "resolved": resolved, "still_open": still_open})
+        notice(f"alert:resolved:{report.id}:{evaluation.id}", "alert", "office", agency, report, "alert",
+               {"headline": f"{agency.name}{report.year}年年报已整改{len(resolved)}项问题"
+                            + (f"，仍有{len(still_open)}项待整改" if still_open else "，问题已全部消除"),
+                "lines": [f"{c.rule_id} {c.title}：已消除" for c in resolved], "report_url": report.url})
+    return notices
 
 
 def finding_view(f: Finding) -> dict:

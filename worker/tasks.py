@@ -59,7 +59,7 @@ def enqueue(steps: list[Next]) -> int:
 INLINE_STEPS = 20  # steps one task runs in-process before handing the rest to the queue
 # Lists: a poll batch's finds are fetched in one task (fetch_reports), and read, scored and
 # planned BATCH at a time, a task and a transaction for a list (_run_batch); the notices a
-# list planned are delivered in one task, a report's at a time (deliver_many).
+# list planned are delivered in one task, a few reports' at a time (deliver_many).
 BATCH = {"fetch_report": 500, "parse_snapshot": 25, "evaluate": 25, "plan_notices": 25, "deliver": 100}
 IN_ONE_TRANSACTION = ("parse_snapshot", "evaluate", "plan_notices")
 
