@@ -139,7 +139,12 @@ def read_narrative(lines: list[str], *, wrapped: bool = False) -> dict[str, dict
         # PDF text layers put spaces around numbers ("申请 17 件"): match without them.
         compact = _SPACE.sub("", nfkc(sentence))
         for key, patterns in _COMPILED.items():
-            if key in found or not any(word in compact for word in _ANCHORS[key]):
+            if key in found:
+                continue
+            for word in _ANCHORS[key]:  # a plain loop: a generator per key and sentence costs more
+                if word in compact:
+                    break
+            else:
                 continue
             for pattern, zero in patterns:
                 m = pattern.search(compact)

@@ -12,6 +12,7 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Callable
 
 from documents.report import SECTION_KEYS, ParsedReport
@@ -49,6 +50,12 @@ def _message(rule: Rule, values: dict[str, Any]) -> str:
     return fill(template, {"rule_id": rule.id, "title": rule.title, **values})
 
 
+@lru_cache(maxsize=16)
+def _lines(text: str) -> tuple[str, ...]:
+    """The text's lines: a report's sections are cut from the same text by many rules."""
+    return tuple(text.splitlines())
+
+
 def section_text(report: ParsedReport, key: str | None, body: bool = False) -> tuple[str, str, int]:
     """(text, scope label, line offset) of a section, or of the whole text when the
     section's position is unknown: a wider search can only find more, never blame more.
@@ -57,7 +64,7 @@ def section_text(report: ParsedReport, key: str | None, body: bool = False) -> t
     section = report.sections.get(key) if key else None
     if not key or not section or not section.present or not section.line:
         return text, "全文" if not key else f"全文（未能定位“{SECTION_KEYS[key]}”）", 0
-    lines = text.splitlines()
+    lines = _lines(text)
     start = section.line - 1
     later = [s.line for s in report.sections.values() if s.present and s.line and s.line > section.line]
     end = min(later) - 1 if later else len(lines)

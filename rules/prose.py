@@ -9,9 +9,11 @@ report text, because several rules read the same sentences. Must not know rules 
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_right
 from functools import lru_cache
+
+from documents.encoding import nfkc
+from rules.literals import may_match
 
 NUMBER = r"(?P<n>\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)"
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -116,9 +118,9 @@ def _cut(paragraph: str, line: int) -> list[tuple[str, str, int]]:
     pieces = [p.strip() for p in _SPLIT.split(paragraph)]
     pieces = [p for p in pieces if p]
     # One normalisation per paragraph: NFKC keeps 。！？； and never adds or removes them.
-    compact = _SPACE.sub("", unicodedata.normalize("NFKC", "\x00".join(pieces))).split("\x00")
+    compact = _SPACE.sub("", nfkc("\x00".join(pieces))).split("\x00")
     if len(compact) != len(pieces):  # pragma: no cover - defensive
-        compact = [_SPACE.sub("", unicodedata.normalize("NFKC", p)) for p in pieces]
+        compact = [_SPACE.sub("", nfkc(p)) for p in pieces]
     return [(p, c, line) for p, c in zip(pieces, compact)]
 
 
@@ -143,6 +145,8 @@ def _first(pattern: re.Pattern, text: str, accept) -> tuple[int, re.Match] | Non
     One search over the whole document instead of one per sentence: most patterns match
     nowhere, and finding that out costs a single pass."""
     joined, starts = _document(text)
+    if not may_match(pattern, joined):
+        return None
     pos = 0
     while True:
         m = pattern.search(joined, pos)
@@ -172,11 +176,12 @@ def _number_of(pattern: re.Pattern):
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+")
 
 
+@lru_cache(maxsize=256)  # several rules ask it of the parser's same sentence and number
 def quote_counts(quote: str, value) -> bool | None:
     """Whether a quoted sentence states ``value`` as a count: True when some occurrence of the
     number counts something, False when every occurrence is an idiom, ordinal, year…, None when
     the number is not written in it (a zero statement such as 未发生行政复议)."""
-    compact = _SPACE.sub("", unicodedata.normalize("NFKC", quote or ""))
+    compact = _SPACE.sub("", nfkc(quote or ""))
     seen = False
     for m in _TOKEN.finditer(compact):
         if cn_number(m.group(0)) != value:
@@ -190,6 +195,11 @@ def quote_counts(quote: str, value) -> bool | None:
 def find_number(patterns: tuple[re.Pattern, ...], text: str) -> tuple[float | int, str, int] | None:
     """First (value, quoted sentence, line) matched by any pattern, in document order (in
     one sentence, the first pattern that matches wins)."""
+    return _find_number(tuple(patterns), text)
+
+
+@lru_cache(maxsize=256)  # rules of different files read the same statement with the same patterns
+def _find_number(patterns: tuple[re.Pattern, ...], text: str) -> tuple[float | int, str, int] | None:
     best = None
     for order, pattern in enumerate(patterns):
         found = _first(pattern, text, _number_of(pattern))
@@ -205,6 +215,11 @@ def find_number(patterns: tuple[re.Pattern, ...], text: str) -> tuple[float | in
 
 def find_statement(patterns: tuple[re.Pattern, ...], text: str) -> tuple[str, int] | None:
     """First sentence (quote, line) any pattern matches."""
+    return _find_statement(tuple(patterns), text)
+
+
+@lru_cache(maxsize=256)
+def _find_statement(patterns: tuple[re.Pattern, ...], text: str) -> tuple[str, int] | None:
     best = None
     for pattern in patterns:
         found = _first(pattern, text, lambda m: True)
@@ -224,6 +239,8 @@ def sentence_start(text: str, index: int) -> int:
 def matches(pattern: re.Pattern, text: str):
     """(sentence index, match) of every match that lies inside one sentence."""
     joined, starts = _document(text)
+    if not may_match(pattern, joined):
+        return
     for m in pattern.finditer(joined):
         index = bisect_right(starts, m.start()) - 1
         end = starts[index + 1] - 1 if index + 1 < len(starts) else len(joined)
@@ -233,8 +250,8 @@ def matches(pattern: re.Pattern, text: str):
 
 def clear_caches() -> None:
     """Forget cached sentences (benchmarks measure a report read for the first time)."""
-    _sentences.cache_clear()
-    _document.cache_clear()
+    for cached in (_sentences, _document, _find_number, _find_statement, quote_counts):
+        cached.cache_clear()
 
 
 def scope_marker(quote: str, markers: tuple[str, ...] = SCOPE_MARKERS) -> str | None:

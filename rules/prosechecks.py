@@ -12,10 +12,10 @@ Must not load files or score.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from documents.encoding import nfkc
 from documents.report import ParsedReport
 from rules import prose
 from rules.checks import Kind, _message, blank_note, blanks_as_zero, field_values, outcome, register, section_text
@@ -212,7 +212,7 @@ def run_narrative(rule: Rule, p: NarrativeParams, report: ParsedReport, ctx: Con
     evidence.update(prose_value=value, quote=quote, line=line, prose_from=source)
     from rules.statements import LEGAL_COLUMNS, applicant_scope
 
-    compact = re.sub(r"\s+", "", unicodedata.normalize("NFKC", quote))
+    compact = re.sub(r"\s+", "", nfkc(quote))
     expr, pinned = p.table, any(w in compact for w in p.exact)
     if p.including is not None and any(w in compact for w in p.including_words):
         expr, pinned = p.including, True
