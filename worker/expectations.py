@@ -148,7 +148,9 @@ def refresh(session: Session, today: date, agency_ids: Iterable[int] | None = No
     expectations = _expectations(session, list(agencies), today, year)
     for agency in agencies:
         exp = expectations[agency.id]
-        row = rows.get(agency.id) or ExpectedReport(agency_id=agency.id, year=year, deadline=exp.deadline)
+        # Every column given: a default_factory costs pydantic an inspect.signature a row.
+        row = rows.get(agency.id) or ExpectedReport(agency_id=agency.id, year=year, deadline=exp.deadline,
+                                                    state=exp.state, state_since=now, updated_at=now, candidates=[])
         if row.state != exp.state or row.id is None:
             row.state_since, changed = now, changed + 1
         row.deadline, row.state, row.detail, row.report_id = exp.deadline, exp.state, exp.detail, exp.report_id

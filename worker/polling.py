@@ -23,10 +23,13 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import and_, insert, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select, update
 
 from documents.afetch import AsyncFetcher
@@ -36,6 +39,7 @@ from documents.feeds import looks_like_feed, parse_feed
 from documents.fetch import FetchResult
 from documents.listing import decode_page
 from models import Agency, PollEvent, Report, Snapshot, Source
+from models.bulk import insert_new, update_by_id
 from models.db import session_scope
 from models.types import utcnow
 from notifications.dates import cn_date, cn_datetime
@@ -107,7 +111,9 @@ class Plan:
     known: set[str]  # report and article URLs already recorded for this agency
     reports: list[tuple] = field(default_factory=list)  # (id, status, year, next_check_at, via) of its reports
     polling: dict | None = None  # the agency's overrides
-    healthy: bool = True  # status ok, no failure in a row: a plain success changes only columns
+    healthy: bool = True  # new or ok, no failure: a success is a plain row of the bulk UPDATE
+    status: str = "ok"
+    last_ok_on: date | None = None  # its last good poll before this one
 
 
 @dataclass
@@ -122,8 +128,8 @@ def _plans(rt: Runtime, ids: list[int]) -> list[Plan]:
     # Plain columns, not ORM objects: a batch of hundreds of rows is read in a few milliseconds.
     with session_scope(rt.db_url) as session:
         rows = session.exec(select(Source.id, Source.agency_id, Source.url, Source.kind, Source.etag,
-                                   Source.last_modified, Source.status, Source.failures, Agency.allowed_hosts,
-                                   Agency.polling)
+                                   Source.last_modified, Source.status, Source.failures, Source.unreachable_since,
+                                   Source.last_ok_on, Agency.allowed_hosts, Agency.polling)
                             .join(Agency, Source.agency_id == Agency.id)
                             .where(Source.id.in_(ids), Source.active == True)).all()  # noqa: E712
         agency_ids = list({r[1] for r in rows})
@@ -137,8 +143,9 @@ def _plans(rt: Runtime, ids: list[int]) -> list[Plan]:
                 known[agency_id].update(u for u in (url, article) if u)
                 of_source.setdefault(source_id, []).append(tuple(state))
         return [Plan(sid, aid, url, kind, etag, lm, tuple(hosts or ()), known[aid], of_source.get(sid, []), polling,
-                     status == "ok" and not failures)
-                for sid, aid, url, kind, etag, lm, status, failures, hosts, polling in rows]
+                     status in ("new", "ok") and not failures and unreachable_since is None, status, last_ok_on)
+                for sid, aid, url, kind, etag, lm, status, failures, unreachable_since, last_ok_on, hosts, polling
+                in rows]
 
 
 # ---------------------------------------------------------------- phase 2: the network
@@ -216,18 +223,28 @@ async def _poll_all(fetcher: AsyncFetcher, plans: list[Plan]) -> list[Outcome]:
 # ---------------------------------------------------------------- phase 3: the database
 
 
-def _event(session: Session, key: str, kind: str, agency_id: int, detail: str, source_id: int | None = None,
-           report_id: int | None = None) -> None:
-    if session.exec(select(PollEvent.id).where(PollEvent.dedup_key == key)).first() is None:
-        session.add(PollEvent(dedup_key=key, kind=kind, agency_id=agency_id, source_id=source_id,
-                              report_id=report_id, detail=detail))
+class _Events:
+    """The PollEvents a batch raises, written at its end by one INSERT that skips those told
+    already (dedup_key: told once). A key may be a function, for a report not inserted yet."""
+
+    def __init__(self):
+        self.rows: list[tuple] = []
+
+    def add(self, key, kind: str, agency_id: int, detail: str, source_id: int | None = None, report=None) -> None:
+        self.rows.append((key, kind, agency_id, detail, source_id, report))
+
+    def write(self, session: Session) -> None:
+        values, seen = [], set()
+        for key, kind, agency_id, detail, source_id, report in self.rows:
+            key = key() if callable(key) else key
+            if key not in seen:
+                seen.add(key)
+                values.append({"dedup_key": key, "kind": kind, "agency_id": agency_id, "source_id": source_id,
+                               "report_id": getattr(report, "id", report), "detail": detail})
+        insert_new(session, PollEvent, values, unique=("dedup_key",))
 
 
-def _policy(rt: Runtime, agency: Agency):
-    return rt.settings.polling_policy().with_overrides(agency.polling)
-
-
-def _record_failure(rt: Runtime, session: Session, source: Source, agency: Agency, exc: FetchError,
+def _record_failure(rt: Runtime, events: _Events, source: Source, agency: Agency, exc: FetchError,
                     now: datetime) -> None:
     source.failures += 1
     source.failed_since = source.failed_since or now
@@ -235,12 +252,12 @@ def _record_failure(rt: Runtime, session: Session, source: Source, agency: Agenc
     s = rt.settings
     if exc.status == "refused":
         digest = hashlib.sha256(exc.reason.encode()).hexdigest()[:12]
-        _event(session, f"refused:{source.id}:{digest}", "refused", agency.id, fetch_reason(exc.reason), source.id)
+        events.add(f"refused:{source.id}:{digest}", "refused", agency.id, fetch_reason(exc.reason), source.id)
     if source.failures >= s.breaker_failures and source.unreachable_since is None:
         source.unreachable_since = now
-        _event(session, f"unreachable:{source.id}:{source.failed_since.isoformat()}", "unreachable", agency.id,
-               f"{source.url}：自{cn_datetime(source.failed_since)}起连续{source.failures}次抓取失败，"
-               f"最近一次：{fetch_reason(exc.reason)}", source.id)
+        events.add(f"unreachable:{source.id}:{source.failed_since.isoformat()}", "unreachable", agency.id,
+                   f"{source.url}：自{cn_datetime(source.failed_since)}起连续{source.failures}次抓取失败，"
+                   f"最近一次：{fetch_reason(exc.reason)}", source.id)
     policy = _policy(rt, agency)
     if source.unreachable_since is not None:  # circuit open: back off beyond the usual interval
         delay = min(timedelta(hours=s.breaker_max_backoff_hours),
@@ -250,11 +267,15 @@ def _record_failure(rt: Runtime, session: Session, source: Source, agency: Agenc
     source.next_poll_at = now + delay
 
 
-def _record_success(rt: Runtime, session: Session, source: Source, agency: Agency, outcome: Outcome,
+def _policy(rt: Runtime, agency: Agency):
+    return rt.settings.polling_policy().with_overrides(agency.polling)
+
+
+def _record_success(rt: Runtime, events: _Events, source: Source, agency: Agency, outcome: Outcome,
                     now: datetime) -> None:
     if source.unreachable_since is not None:
-        _event(session, f"recovered:{source.id}:{source.failed_since.isoformat()}", "recovered", agency.id,
-               f"{source.url} 在连续{source.failures}次抓取失败后恢复访问", source.id)
+        events.add(f"recovered:{source.id}:{source.failed_since.isoformat()}", "recovered", agency.id,
+                   f"{source.url} 在连续{source.failures}次抓取失败后恢复访问", source.id)
     source.failures, source.failed_since, source.unreachable_since = 0, None, None
     source.status, source.status_reason = "ok", outcome.partial
     source.last_polled_at = source.last_ok_at = now
@@ -267,43 +288,87 @@ def _record_success(rt: Runtime, session: Session, source: Source, agency: Agenc
     source.next_poll_at = now + _policy(rt, agency).next_delay(rt.today())
 
 
-def _upsert(session: Session, agency: Agency, source: Source, year: int | None, res: Resolution,
-            cand: Candidate | None, previous_ok_on, existing: dict[str, Report]) -> Report:
-    report = existing.get(res.url)
+class _Found:
+    """The reports a batch's finds concern, in memory: those of its agencies with a URL or a
+    year found (one query; ORM rows, written at the flush), and the ones it adds (plain rows,
+    inserted together at the end: `insert`)."""
+
+    NEW = ("agency_id", "source_id", "url", "via", "confidence", "article_url", "year", "title", "published_on",
+           "visible_after", "backdated", "ambiguous", "status", "status_reason")
+
+    def __init__(self, session: Session, finds: list[tuple[int, list]]):
+        self.of_agency: dict[int, list] = {}
+        self.by_url: dict[tuple[int, str], object] = {}
+        self.new: list[SimpleNamespace] = []
+        urls = {res.url for _, found in finds for _, res, _ in found}
+        years = {year for _, found in finds for year, _, _ in found if year}
+        if not urls:
+            return
+        near = Report.url.in_(sorted(urls)) if not years else or_(Report.url.in_(sorted(urls)),
+                                                                  Report.year.in_(sorted(years)))
+        for report in session.exec(select(Report).where(Report.agency_id.in_(sorted({a for a, _ in finds})), near)
+                                   .order_by(Report.id)):
+            self._keep(report)
+
+    def _keep(self, report) -> None:
+        self.of_agency.setdefault(report.agency_id, []).append(report)
+        self.by_url[(report.agency_id, report.url)] = report
+
+    def get(self, agency_id: int, url: str):
+        return self.by_url.get((agency_id, url))
+
+    def add(self, **values) -> SimpleNamespace:
+        report = SimpleNamespace(id=None, **values)
+        self.new.append(report)
+        self._keep(report)
+        return report
+
+    def of_year(self, agency_id: int, year: int) -> list:
+        return [r for r in self.of_agency.get(agency_id, ()) if r.year == year and r.via != "ingest"]
+
+    def insert(self, session: Session) -> None:
+        if not self.new:
+            return
+        table = Report.__table__
+        rows = session.execute(insert(table).returning(table.c.id, table.c.agency_id, table.c.url),
+                               [{k: getattr(r, k) for k in self.NEW} for r in self.new])
+        ids = {(agency_id, url): rid for rid, agency_id, url in rows}
+        for report in self.new:
+            report.id = ids[(report.agency_id, report.url)]
+
+
+def _upsert(found: _Found, events: _Events, agency_id: int, source_id: int, year: int | None, res: Resolution,
+            cand: Candidate | None, previous_ok_on) -> None:
+    report = found.get(agency_id, res.url)
     if report is None:
-        report = Report(agency_id=agency.id, source_id=source.id, url=res.url, via=res.via, confidence=res.confidence,
-                        article_url=res.article_url, year=year, title=cand.title if cand else "",
-                        published_on=res.published, visible_after=previous_ok_on)
         # Stated earlier than a poll that did not show it: the page is backdated.
-        report.backdated = bool(res.published and previous_ok_on and res.published < previous_ok_on)
+        report = found.add(agency_id=agency_id, source_id=source_id, url=res.url, via=res.via,
+                           confidence=res.confidence, article_url=res.article_url, year=year,
+                           title=cand.title if cand else "", published_on=res.published, visible_after=previous_ok_on,
+                           backdated=bool(res.published and previous_ok_on and res.published < previous_ok_on),
+                           ambiguous=False, status="discovered", status_reason="")
         if res.alternatives:
             report.ambiguous, report.status = True, "ambiguous"
             report.status_reason = f"{res.note}: " + " ".join([res.url] + res.alternatives)
         elif res.note:
             report.status_reason = res.note
-        session.add(report)
-        session.flush()
-        existing[res.url] = report
         if report.ambiguous:
-            _event(session, f"ambiguous:{report.id}", "ambiguous", agency.id,
-                   f"{res.article_url}：{fetch_reason(report.status_reason)}", source.id, report.id)
+            events.add(lambda: f"ambiguous:{report.id}", "ambiguous", agency_id,
+                       f"{res.article_url}：{fetch_reason(report.status_reason)}", source_id, report)
         if report.backdated:
-            _event(session, f"backdated:{report.id}", "backdated", agency.id,
-                   f"{res.url} 标注的发布日期为{cn_date(res.published)}，但{cn_date(previous_ok_on)}抓取时该页面尚未出现",
-                   source.id, report.id)
+            events.add(lambda: f"backdated:{report.id}", "backdated", agency_id,
+                       f"{res.url} 标注的发布日期为{cn_date(res.published)}，但{cn_date(previous_ok_on)}抓取时该页面尚未出现",
+                       source_id, report)
     else:
         report.title = report.title or (cand.title if cand else "")
         report.year = report.year or year
         report.published_on = report.published_on or res.published
-        session.add(report)
-    return report
 
 
-def _mark_ambiguous_years(session: Session, agency: Agency, years: set[int]) -> None:
+def _mark_ambiguous_years(found: _Found, events: _Events, agency_id: int, years: set[int]) -> None:
     """Two documents claiming one year: both recorded as ambiguous, neither fetched nor scored."""
     for year in years:
-        reports = session.exec(select(Report).where(Report.agency_id == agency.id, Report.year == year,
-                                                    Report.via != "ingest")).all()
+        reports = found.of_year(agency_id, year)
         if len({r.url for r in reports}) < 2:
             continue
         urls = sorted(r.url for r in reports)
@@ -313,66 +378,73 @@ def _mark_ambiguous_years(session: Session, agency: Agency, years: set[int]) -> 
                 if r.status == "discovered":
                     r.status = "ambiguous"
                 r.status_reason = f"{len(urls)} documents claim {year}: " + " ".join(urls)
-                session.add(r)
         digest = hashlib.sha256(" ".join(urls).encode()).hexdigest()[:12]
-        _event(session, f"ambiguous:{agency.id}:{year}:{digest}", "ambiguous", agency.id,
-               f"{year}年度发现{len(urls)}份可能的年报：" + " ".join(urls))
+        events.add(f"ambiguous:{agency_id}:{year}:{digest}", "ambiguous", agency_id,
+                   f"{year}年度发现{len(urls)}份可能的年报：" + " ".join(urls))
 
 
 def _store(rt: Runtime, plans: list[Plan], outcomes: list[Outcome], force: bool) -> list[Next]:
+    """Phase 3: the whole batch written in one transaction, a statement a kind of row: a healthy
+    source that answered is a row of one bulk UPDATE (the others, rare, go through the ORM),
+    its finds are new reports inserted together, events one INSERT."""
     now = utcnow()
     today = rt.today()
     base_policy = rt.settings.polling_policy()
     touched: set[int] = set()
     polled_ok: list[int] = []
-    plain: list[dict] = []  # healthy source, page answered, nothing new: one executemany for all
-    involved: list[tuple[Plan, Outcome]] = []
-    for plan, outcome in zip(plans, outcomes):
-        if outcome.error is None and plan.healthy and not outcome.found and not outcome.partial:
-            result = outcome.result
-            delay = base_policy.with_overrides(plan.polling).next_delay(today)
-            plain.append({"id": plan.source_id, "status_reason": "", "last_polled_at": now, "last_ok_at": now,
-                          "last_ok_on": today, "next_poll_at": now + delay,
-                          "etag": plan.etag if result.not_modified else result.etag,
-                          "last_modified": plan.last_modified if result.not_modified else result.last_modified})
-            polled_ok.append(plan.source_id)
-        else:
-            involved.append((plan, outcome))
+    plain: list[dict] = []  # healthy source, page answered: one executemany for all
+    involved = [p.source_id for p, o in zip(plans, outcomes) if o.error is not None or not p.healthy]
+    events = _Events()
     with session_scope(rt.db_url) as session:
+        sources = {s.id: s for s in session.exec(select(Source).where(Source.id.in_(involved)))} if involved else {}
+        agencies = {a.id: a for a in session.exec(select(Agency).where(
+            Agency.id.in_(sorted({s.agency_id for s in sources.values()}))))} if sources else {}
+        finds = [(p.agency_id, o.found) for p, o in zip(plans, outcomes) if o.found]
+        found = _Found(session, finds)
+        for plan, outcome in zip(plans, outcomes):
+            if outcome.error is None and plan.healthy:
+                result = outcome.result
+                kept = result.not_modified or not outcome.partial  # with a part unread, the next poll reads it all
+                plain.append({"id": plan.source_id, "status": "ok", "status_reason": outcome.partial,
+                              "last_polled_at": now, "last_ok_at": now, "last_ok_on": today,
+                              "next_poll_at": now + base_policy.with_overrides(plan.polling).next_delay(today),
+                              "etag": (plan.etag if result.not_modified else result.etag) if kept else None,
+                              "last_modified": (plan.last_modified if result.not_modified else result.last_modified)
+                              if kept else None})
+                polled_ok.append(plan.source_id)
+                previous_ok_on = plan.last_ok_on
+                if plan.status != "ok":  # its first good poll
+                    touched.add(plan.agency_id)
+            else:
+                source, agency = sources.get(plan.source_id), agencies.get(plan.agency_id)
+                if source is None or agency is None:
+                    continue
+                was = (source.status, source.unreachable_since is None)
+                previous_ok_on = source.last_ok_on
+                if outcome.error is not None:
+                    _record_failure(rt, events, source, agency, outcome.error, now)
+                else:
+                    _record_success(rt, events, source, agency, outcome, now)
+                    polled_ok.append(source.id)
+                if was != (source.status, source.unreachable_since is None):
+                    touched.add(agency.id)
+            if outcome.found:
+                years = set()
+                for year, res, cand in outcome.found:
+                    before = found.get(plan.agency_id, res.url) is not None
+                    _upsert(found, events, plan.agency_id, plan.source_id, year, res, cand, previous_ok_on)
+                    if not before and year:
+                        years.add(year)
+                _mark_ambiguous_years(found, events, plan.agency_id, years)
+                touched.add(plan.agency_id)
         if plain:
             session.execute(update(Source), plain)  # bulk UPDATE by primary key
-        ids = [p.source_id for p, _ in involved]
-        sources = {s.id: s for s in session.exec(select(Source).where(Source.id.in_(ids)))} if ids else {}
-        agency_ids = {p.agency_id for p, _ in involved}
-        agencies = {a.id: a for a in session.exec(select(Agency).where(Agency.id.in_(agency_ids)))} if ids else {}
-        for plan, outcome in involved:
-            source, agency = sources.get(plan.source_id), agencies.get(plan.agency_id)
-            if source is None or agency is None:
-                continue
-            was = (source.status, source.unreachable_since is None)
-            if outcome.error is not None:
-                _record_failure(rt, session, source, agency, outcome.error, now)
-            else:
-                previous_ok_on = source.last_ok_on
-                _record_success(rt, session, source, agency, outcome, now)
-                polled_ok.append(source.id)
-                if outcome.found:
-                    existing = {r.url: r for r in session.exec(select(Report).where(Report.agency_id == agency.id))}
-                    years = set()
-                    for year, res, cand in outcome.found:
-                        before = res.url in existing
-                        _upsert(session, agency, source, year, res, cand, previous_ok_on, existing)
-                        if not before and year:
-                            years.add(year)
-                    _mark_ambiguous_years(session, agency, years)
-                    touched.add(agency.id)
-            session.add(source)
-            if was != (source.status, source.unreachable_since is None):
-                touched.add(agency.id)
+        found.insert(session)
+        events.write(session)
         session.flush()
         expectations.refresh(session, today, touched)
         # Sources that found something new are read again; the others' reports are known from phase 1.
-        changed = [p.source_id for p, o in involved if o.found]
+        changed = [p.source_id for p, o in zip(plans, outcomes) if o.found]
         quiet = set(polled_ok) - set(changed)
         reports = [r for p in plans if p.source_id in quiet for r in p.reports]
         next_steps = _reports_to_fetch(rt, session, changed, force, now, reports)
@@ -427,36 +499,31 @@ def fetch_report(rt: Runtime, report_id: int) -> list[Next]:
     """Fetch a report's document: a new version is a new Snapshot owing its parse. Whatever the
     answer (304, the same bytes), the step the latest version still owes is handed on: "the
     document did not change" never means "its work is done"."""
+    rows = _to_fetch(rt, [report_id])
+    if not rows:
+        return []
+    _, url, etag, last_modified, hosts = rows[0]
+    now = utcnow()
+    try:
+        got = rt.fetcher.get(url, allowed_hosts=list(hosts or ()), etag=etag, last_modified=last_modified)
+    except FetchError as exc:
+        got = exc
     with session_scope(rt.db_url) as session:
-        report = session.get(Report, report_id)
-        if report is None or report.via == "ingest" or report.status == "ambiguous":
-            return []
-        agency = session.get(Agency, report.agency_id)
-        now = utcnow()
-        try:
-            result, error = rt.fetcher.get(report.url, allowed_hosts=agency.allowed_hosts,
-                                           etag=report.etag, last_modified=report.last_modified), None
-        except FetchError as exc:
-            result, error = None, exc
-        steps = _record_fetch(rt, session, report, agency, result, error, now)
+        steps = _record_fetches(rt, session, {report_id: got}, now, hand_on_transient=False)
         session.commit()
-        if error is not None and not error.permanent:
-            raise TransientError(error.reason) from None
-        return steps
+    if isinstance(got, FetchError) and not got.permanent:
+        raise TransientError(got.reason) from None
+    return steps
 
 
 def fetch_reports(rt: Runtime, report_ids: list[int]) -> list[Next]:
     """fetch_report for a batch of reports (a poll batch's finds): the documents fetched
     concurrently by the poller's client (its concurrency, per-host and size limits; each
-    report's own agency hosts only), then every outcome written in one transaction, each in a
-    savepoint of its own: an item that fails keeps its error on its row (the reconciler redoes
-    it) and the others are stored. A transient failure is recorded (fetch_failed) and handed on
-    as a fetch_report of its own, which Celery retries with backoff."""
-    with session_scope(rt.db_url) as session:
-        rows = session.exec(select(Report.id, Report.url, Report.etag, Report.last_modified, Agency.allowed_hosts)
-                            .join(Agency, Report.agency_id == Agency.id)
-                            .where(Report.id.in_(report_ids), Report.via != "ingest",
-                                   Report.status != "ambiguous").order_by(Report.id)).all()
+    report's own agency hosts only), then every outcome written in one transaction. An item
+    that fails keeps its error on its row (the reconciler redoes it) and the others are
+    stored. A transient failure is recorded (fetch_failed) and handed on as a fetch_report of
+    its own, which Celery retries with backoff."""
+    rows = _to_fetch(rt, report_ids)
     if not rows:
         return []
     now = utcnow()
@@ -472,76 +539,136 @@ def fetch_reports(rt: Runtime, report_ids: list[int]) -> list[Next]:
         return await asyncio.gather(*(one(fetcher, url, etag, lm, hosts) for _, url, etag, lm, hosts in rows))
 
     answers = dict(zip((r[0] for r in rows), run_async(every)))
-    steps: list[Next] = []
     with session_scope(rt.db_url) as session:
-        reports = {r.id: r for r in session.exec(select(Report).where(Report.id.in_(list(answers))))}
-        agencies = {a.id: a for a in session.exec(select(Agency).where(
-            Agency.id.in_({r.agency_id for r in reports.values()})))}
-        for report_id, got in answers.items():
-            report = reports.get(report_id)
-            if report is None or report.via == "ingest" or report.status == "ambiguous":
-                continue
-            error = got if isinstance(got, FetchError) else None
-            try:
-                with session.begin_nested():
-                    steps += _record_fetch(rt, session, report, agencies[report.agency_id],
-                                           None if error else got, error, now)
-            except (IntegrityError, OperationalError):
-                raise  # the batch is retried as a whole
-            except Exception as exc:  # noqa: BLE001 - one bad item must not lose the batch
-                log.exception("storing the fetch of report %s failed", report_id)
-                session.execute(update(Report).where(Report.id == report_id)
-                                .values(last_error=f"{type(exc).__name__}: {exc}"[:2000]))
-                continue
-            if error is not None and not error.permanent:
-                steps.append(Next("fetch_report", report_id))
+        steps = _record_fetches(rt, session, answers, now)
         session.commit()
     return steps
 
 
-def _record_fetch(rt: Runtime, session: Session, report: Report, agency: Agency, result: FetchResult | None,
-                  error: FetchError | None, now: datetime) -> list[Next]:
-    """Write the outcome of fetching a report (not committed); the step its latest version owes."""
-    report.next_check_at = now + _policy(rt, agency).next_delay(rt.today())
-    if error is not None:
-        enter(report, "status", "fetch_failed", now)
-        report.status_reason = error.reason
-        session.add(report)
+def _to_fetch(rt: Runtime, report_ids: list[int]) -> list[tuple]:
+    """(id, url, etag, last_modified, allowed hosts) of the reports a fetch concerns, by id."""
+    with session_scope(rt.db_url) as session:
+        return session.exec(select(Report.id, Report.url, Report.etag, Report.last_modified, Agency.allowed_hosts)
+                            .join(Agency, Report.agency_id == Agency.id)
+                            .where(Report.id.in_(report_ids), Report.via != "ingest",
+                                   Report.status != "ambiguous").order_by(Report.id)).all()
+
+
+class _Version(NamedTuple):
+    """What the outcome of a fetch reads of a Snapshot."""
+    id: int
+    report_id: int
+    sha256: str
+    work_state: str
+    parse_status: str
+    state_since: datetime | None
+
+
+def _versions(session: Session, ids: list[int], shas: dict[int, str]) -> list[_Version]:
+    """The snapshots with these ids, and those of each report (key) with its hash (value)."""
+    where = [Snapshot.id.in_(ids)] if ids else []
+    if shas:
+        where.append(and_(Snapshot.report_id.in_(list(shas)), Snapshot.sha256.in_(sorted(set(shas.values())))))
+    if not where:
         return []
-    latest = session.get(Snapshot, report.latest_snapshot_id) if report.latest_snapshot_id else None
-    if result.not_modified:
-        if latest is not None:
-            enter(report, "status", "fetched", now)
-            report.status_reason = ""
-        session.add(report)
-        return owed(latest) if latest is not None else []
-    sha = rt.blobs.put(result.content)  # before the row: a row never points at a missing blob
-    snapshot = session.exec(select(Snapshot).where(Snapshot.report_id == report.id,
-                                                   Snapshot.sha256 == sha)).first()
-    previous = report.latest_snapshot_id
-    if snapshot is None:
-        content_type = result.content_type + (f"; charset={result.charset}" if result.charset else "")
-        snapshot = Snapshot(report_id=report.id, sha256=sha, content_type=content_type, size=len(result.content),
-                            fetched_at=rt.now(), work_state="parse", state_since=now)
-        session.add(snapshot)
-        session.flush()
-    elif snapshot.id != previous and snapshot.parse_status == "parsed":
-        # The page went back to an earlier version: score that one again as the current one.
-        enter(snapshot, "work_state", "evaluate", now)
-        session.add(snapshot)
-    if previous is not None and previous != snapshot.id:
-        # Changed after we first read it: recorded and visible, whatever the listing says.
-        report.edit_count += 1
-        report.edited_at = now
-        _event(session, f"silent_edit:{report.id}:{previous}:{snapshot.id}", "silent_edit", agency.id,
-               f"{report.url} 发布后内容有变化（第{report.edit_count + 1}次修改，文件校验码 {sha[:12]}）",
-               report.source_id, report.id)
-    report.latest_snapshot_id = snapshot.id
-    enter(report, "status", "fetched", now)
-    report.status_reason = ""
-    report.etag, report.last_modified = result.etag, result.last_modified
-    session.add(report)
-    return owed(snapshot)
+    rows = session.exec(select(Snapshot.id, Snapshot.report_id, Snapshot.sha256, Snapshot.work_state,
+                               Snapshot.parse_status, Snapshot.state_since).where(or_(*where)))
+    return [_Version(*r) for r in rows]
+
+
+def _entering(state_field: str, current: str, since: datetime | None, state: str, now: datetime) -> dict:
+    """worker.steps.enter for a row written in bulk: the columns to set (none if it is there)."""
+    if current != state or since is None:
+        return {state_field: state, "state_since": now, "attempts": 0, "last_error": ""}
+    return {}
+
+
+def _record_fetches(rt: Runtime, session: Session, answers: dict[int, FetchResult | FetchError], now: datetime,
+                    hand_on_transient: bool = True) -> list[Next]:
+    """Write the outcomes of fetching reports (not committed); returns the step each report's
+    latest version owes, and with hand_on_transient a transient failure's fetch_report again.
+    A query a table reads what they depend on, every row's change is computed, then a statement
+    a kind of change writes them. What may fail for one item (its blob, its agency's polling
+    overrides) runs before anything is written: that item keeps its error on its row, the
+    others are stored."""
+    reports = {r.id: r for r in session.exec(
+        select(Report.id, Report.agency_id, Report.source_id, Report.url, Report.via, Report.status,
+               Report.state_since, Report.latest_snapshot_id, Report.edit_count, Agency.polling)
+        .join(Agency, Report.agency_id == Agency.id).where(Report.id.in_(list(answers))))
+        if r.via != "ingest" and r.status != "ambiguous"}
+    today, base = rt.today(), rt.settings.polling_policy()
+    policies, rows, shas, failed = {}, {}, {}, []
+    for rid in sorted(reports):
+        report, got = reports[rid], answers[rid]
+        try:
+            if report.agency_id not in policies:
+                policies[report.agency_id] = base.with_overrides(report.polling)
+            rows[rid] = {"id": rid, "next_check_at": now + policies[report.agency_id].next_delay(today)}
+            if isinstance(got, FetchResult) and not got.not_modified:
+                shas[rid] = rt.blobs.put(got.content)  # before the row: a row never points at a missing blob
+        except Exception as exc:  # noqa: BLE001 - one bad item must not lose the batch
+            log.exception("storing the fetch of report %s failed", rid)
+            rows.pop(rid, None)
+            failed.append({"id": rid, "last_error": f"{type(exc).__name__}: {exc}"[:2000]})
+
+    latest = [reports[r].latest_snapshot_id for r in rows
+              if isinstance(answers[r], FetchResult) and answers[r].not_modified and reports[r].latest_snapshot_id]
+    # A report without a version has none with its hash either (one written meanwhile by another worker
+    # is met by the insert below).
+    versions = _versions(session, latest, {r: sha for r, sha in shas.items() if reports[r].latest_snapshot_id})
+    by_id = {v.id: v for v in versions}
+    by_sha = {(v.report_id, v.sha256): v for v in versions if shas.get(v.report_id) == v.sha256}
+    new = {rid: sha for rid, sha in shas.items() if (rid, sha) not in by_sha}
+    if new:
+        written = insert_new(session, Snapshot, [
+            {"report_id": rid, "sha256": sha, "content_type": answers[rid].content_type + (
+                f"; charset={answers[rid].charset}" if answers[rid].charset else ""),
+             "size": len(answers[rid].content), "fetched_at": rt.now(), "work_state": "parse", "state_since": now}
+            for rid, sha in new.items()], unique=("report_id", "sha256"), returning=("id", "report_id", "sha256"))
+        for sid, rid, sha in written:
+            by_sha[(rid, sha)] = _Version(sid, rid, sha, "parse", "pending", now)
+        if len(written) < len(new):  # another worker stored some of them first: theirs are the versions
+            missing = {rid: sha for rid, sha in new.items() if (rid, sha) not in by_sha}
+            by_sha.update({(v.report_id, v.sha256): v for v in _versions(session, [], missing)
+                           if missing.get(v.report_id) == v.sha256})
+
+    steps: list[Next] = []
+    snapshot_rows: list[dict] = []
+    events = _Events()
+    for rid, row in rows.items():
+        report, got = reports[rid], answers[rid]
+        if isinstance(got, FetchError):
+            row.update(_entering("status", report.status, report.state_since, "fetch_failed", now),
+                       status_reason=got.reason)
+            if hand_on_transient and not got.permanent:
+                steps.append(Next("fetch_report", rid))
+            continue
+        if got.not_modified:
+            version = by_id.get(report.latest_snapshot_id)
+            if version is not None:
+                row.update(_entering("status", report.status, report.state_since, "fetched", now), status_reason="")
+                steps += owed(version)
+            continue
+        version, previous = by_sha[(rid, shas[rid])], report.latest_snapshot_id
+        if version.id != previous and version.parse_status == "parsed":
+            # The page went back to an earlier version: score that one again as the current one.
+            change = _entering("work_state", version.work_state, version.state_since, "evaluate", now)
+            if change:
+                snapshot_rows.append({"id": version.id, **change})
+                version = version._replace(work_state="evaluate")
+        if previous is not None and previous != version.id:
+            # Changed after we first read it: recorded and visible, whatever the listing says.
+            row.update(edit_count=report.edit_count + 1, edited_at=now)
+            events.add(f"silent_edit:{rid}:{previous}:{version.id}", "silent_edit", report.agency_id,
+                       f"{report.url} 发布后内容有变化（第{report.edit_count + 2}次修改，文件校验码 {shas[rid][:12]}）",
+                       report.source_id, rid)
+        row.update(_entering("status", report.status, report.state_since, "fetched", now), latest_snapshot_id=version.id,
+                   status_reason="", etag=got.etag, last_modified=got.last_modified)
+        steps += owed(version)
+    update_by_id(session, Snapshot, snapshot_rows)
+    events.write(session)
+    update_by_id(session, Report, list(rows.values()) + failed)
+    return steps
 
 
 def host_of(url: str) -> str:
