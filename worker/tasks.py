@@ -163,7 +163,7 @@ def _run_batch(step: str, ids: list[int]) -> None:
                 lists = [s for s in successors if s.step == name and isinstance(s.arg, list)]
                 if name in IN_ONE_TRANSACTION and queue_of(name) == queue and len(ran) < 8:
                     todo.append(Next(name, ids_of + [i for s in lists for i in s.arg]))
-                elif name in BATCH:  # the batch's notices in one delivery task (a report's at a time)
+                elif name in BATCH:  # the batch's notices in one delivery task (claimed about eight notices, whole reports, at a time)
                     handed += coalesce([Next(name, i) for i in ids_of + [i for s in lists for i in s.arg]])
                 else:
                     handed += lists + [Next(name, i) for i in ids_of]
