@@ -22,6 +22,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from models import Agency, Deficiency, Evaluation, Finding, Notice, Office, Report, Silence, Snapshot
+from models.bulk import insert_new
 from models.db import rows_by_id, session_scope
 from models.types import utcnow
 from notifications import render
@@ -129,13 +130,8 @@ def _insert_new(session: Session, notices: list[Notice]) -> dict[str, int]:
     if not rows:
         return {}
     session.flush()  # the deficiencies and evaluations first, as the single step wrote them
-    table = Notice.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).on_conflict_do_nothing(index_elements=[table.c.dedup_key])
-    return {key: i for i, key in session.execute(statement.returning(table.c.id, table.c.dedup_key), list(rows.values()))}
+    written = insert_new(session, Notice, list(rows.values()), unique=["dedup_key"], returning=["id", "dedup_key"])
+    return {key: i for i, key in written}
 
 
 def preview_notices(rt: Runtime, report_id: int) -> list[Notice]:
