@@ -119,12 +119,14 @@ def _shape_problems(case: dict) -> list[tuple[str, str, dict]]:
     if isinstance(context, dict):
         for k in ("published_on", "today"):
             if context.get(k) is not None and _date_or_none(context[k]) is None:
-                out.append(("case_date_invalid", "context", {"key": f"context.{k}", "value": str(context[k])}))
+                out.append(("case_date_invalid", "context", {"key": f"context.{k}", "value": str(context[k]),
+                                                                  "example": "2026-03-20"}))
         year = context.get("year")
         if year not in (None, "unknown") and not (isinstance(year, int) or str(year).isdigit()):
-            out.append(("case_year_invalid", "context", {"value": str(year)}))
+            out.append(("case_year_invalid", "context", {"value": str(year), "unknown": "unknown"}))
         if context.get("level", "government") not in LEVELS:
-            out.append(("case_level_invalid", "context", {"value": str(context["level"])}))
+            out.append(("case_level_invalid", "context", {"value": str(context["level"]),
+                                                          "allowed": [v for v in LEVELS if v]}))
     return out
 
 

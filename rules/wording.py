@@ -152,9 +152,9 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "case_sections_invalid": ("{key!q} 应是 all、章节键的列表或章节键到其设定的映射", ""),
     "case_section_unknown": ("未知的章节键 {name!q}", "章节键：{allowed!l}"),
     "case_unknown_key_at": ("{key!q} 中有未知的键 {name!q}", "可用的键：{allowed!l}"),
-    "case_date_invalid": ("{key!q} 不是日期：{value!q}", "请写成 2026-03-20 这样的日期"),
-    "case_year_invalid": ("'context.year' 不是年份：{value!q}", "请写成 2025 这样的年份，或 unknown"),
-    "case_level_invalid": ("'context.level' 只能是 government、department 或 unknown，而不是 {value!q}", ""),
+    "case_date_invalid": ("{key!q} 不是日期：{value!q}", "请按 {example!q} 的格式写日期"),
+    "case_year_invalid": ("'context.year' 不是年份：{value!q}", "请写四位数的年份，或写 {unknown!q}"),
+    "case_level_invalid": ("'context.level' 只能是 {allowed!l}，而不是 {value!q}", ""),
     "case_crashed": ("用例无法运行（程序出错，详情已写入日志），请检查此用例的写法", ""),
 }
 

@@ -55,7 +55,7 @@ def test_a_case_that_cannot_be_built_says_which_key_is_wrong_in_chinese(tmp_path
     said = [str(f) for f in run_rule_tests(LIBRARY, tests) if "typos.yaml" in str(f)]
     text = "\n".join(said)
     for words in ("typos.yaml:2: a date that is not one: 'context.published_on' 不是日期：'2026-13-01'",
-                  "'context.year' 不是年份：'twenty'", "'context.level' 只能是 government、department 或 unknown",
+                  "'context.year' 不是年份：'twenty'", "'context.level' 只能是 'government'、'department'、'unknown'，而不是 'county'",
                   "typos.yaml:3: a date that is not one: 未知的章节键 'overviw'",
                   "'report.sections.active' 中有未知的键 'charz'", "用例的 'report.fields' 应是一个映射",
                   "typos.yaml:6: a report that is a list: 用例的 'report' 应是一个映射"):
